@@ -1,0 +1,25 @@
+{
+  "targets": [
+    {
+      "target_name": "iomodes",
+      "sources": [
+        "native/addon.cc",
+        "native/fd.cc",
+        "native/blocking.cc",
+        "native/nonblocking.cc",
+        "native/system.cc"
+      ],
+      # C++ exception mode: none. The plain `node_addon_api` target defines
+      # NAPI_DISABLE_CPP_EXCEPTIONS, so a binding never unwinds through C++:
+      # syscall failures return -errno as a number (the TypeScript layer builds
+      # the IoError), and the rare argument error is thrown as a pending JS
+      # exception followed by `return`. No exception can escape into libuv.
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"
+      ],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc!": ["-fno-rtti"]
+    }
+  ]
+}

@@ -1,0 +1,47 @@
+/**
+ * iomodes: every Linux I/O mode as a typed API. One module per mode; this
+ * file re-exports them all.
+ *
+ * @module
+ */
+export { IoError, WOULD_BLOCK, check, errnoError, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+export type { ArgumentError, IoErrorContext, WouldBlock } from './errors.js';
+export {
+  O,
+  open,
+  close,
+  dup,
+  pipe,
+  socketpair,
+  eventfd,
+  socket,
+  bind,
+  listen,
+  accept,
+  connect,
+  finishConnect,
+  shutdown,
+  getsockname,
+  getpeername,
+  setsockopt,
+  getsockopt,
+} from './fd.js';
+export type {
+  EventfdOptions,
+  InetAddress,
+  OpenFlagString,
+  OpenOptions,
+  PipeOptions,
+  ResolvedAddress,
+  SocketAddress,
+  SocketKind,
+  SocketOption,
+  SocketOptions,
+  SocketpairOptions,
+  SocketpairType,
+  UnixAddress,
+} from './fd.js';
+export { RWF, read, write, pread, pwrite, readv, writev, preadv2, pwritev2, fsync, fdatasync } from './blocking.js';
+export { MSG, setBlocking, isBlocking, tryRead, tryWrite, tryReadv, tryWritev, recv, send, tryAccept } from './nonblocking.js';
+export { getrlimit, setrlimit } from './system.js';
+export type { Limit, Resource } from './system.js';

@@ -1,0 +1,57 @@
+/**
+ * Process resource limits that bound what the I/O modes can do:
+ * `RLIMIT_NOFILE` (how many fds, so how many sockets one epoll can watch),
+ * `RLIMIT_SIGPENDING` (how many real-time signals can queue for
+ * signal-driven I/O) and `RLIMIT_MEMLOCK` (how large an io_uring may be).
+ *
+ * @module
+ */
+import { check } from './errors.js';
+import { constant, native } from './native.js';
+import { validateInteger, validateOneOf } from './validate.js';
+
+/** The limits {@link getrlimit} and {@link setrlimit} know. */
+export type Resource = 'nofile' | 'sigpending' | 'memlock';
+const resources: Record<Resource, string> = { nofile: 'RLIMIT_NOFILE', sigpending: 'RLIMIT_SIGPENDING', memlock: 'RLIMIT_MEMLOCK' };
+
+/** A soft and hard limit; `Infinity` is `RLIM_INFINITY`. */
+export interface Limit {
+  soft: number;
+  hard: number;
+}
+
+/**
+ * Reads a resource limit with `getrlimit(2)`.
+ *
+ * @example
+ * ```ts
+ * import { getrlimit } from 'iomodes';
+ * getrlimit('nofile'); // { soft: 1048576, hard: 1048576 }
+ * ```
+ */
+export function getrlimit(resource: Resource): Limit {
+  validateOneOf(resource, 'resource', Object.keys(resources) as Resource[]);
+  const out = new Float64Array(2);
+  check(native.getrlimit(constant(resources[resource]), out), 'getrlimit');
+  return { soft: out[0]!, hard: out[1]! };
+}
+
+/**
+ * Sets a resource limit with `setrlimit(2)`. Raising the soft limit up to
+ * the hard one needs no privilege; raising the hard one needs
+ * `CAP_SYS_RESOURCE`.
+ *
+ * @example
+ * ```ts
+ * import { getrlimit, setrlimit } from 'iomodes';
+ * const { hard } = getrlimit('nofile');
+ * setrlimit('nofile', { soft: hard, hard });
+ * ```
+ */
+export function setrlimit(resource: Resource, limit: Limit): void {
+  validateOneOf(resource, 'resource', Object.keys(resources) as Resource[]);
+  for (const key of ['soft', 'hard'] as const) {
+    if (limit?.[key] !== Infinity) validateInteger(limit?.[key], `limit.${key}`, 0);
+  }
+  check(native.setrlimit(constant(resources[resource]), limit.soft, limit.hard), 'setrlimit');
+}

@@ -1,0 +1,101 @@
+/**
+ * Argument checks that run before any syscall. Each throws Node core's error
+ * (`ERR_INVALID_ARG_TYPE`, `ERR_OUT_OF_RANGE`, `ERR_INVALID_ARG_VALUE`) so
+ * that bad input never reaches the kernel.
+ *
+ * @internal
+ */
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+
+const INT32_MAX = 2 ** 31 - 1;
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Throws unless `fd` is an integer in `[0, 2147483647]`. */
+export function validateFd(fd: unknown, name = 'fd'): asserts fd is number {
+  if (typeof fd !== 'number') throw invalidArgType(name, 'of type number', fd);
+  if (!Number.isInteger(fd) || fd < 0 || fd > INT32_MAX) {
+    throw outOfRange(name, Number.isInteger(fd) ? `>= 0 && <= ${INT32_MAX}` : 'an integer', fd);
+  }
+}
+
+/** Throws unless `value` is an integer in `[min, max]`. */
+export function validateInteger(value: unknown, name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
+}
+
+/** Throws unless `value` is a boolean. */
+export function validateBoolean(value: unknown, name: string): asserts value is boolean {
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
+}
+
+/** Throws unless `value` is a string. */
+export function validateString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
+}
+
+/** Throws unless `value` is a plain object (or undefined, when optional). */
+export function validateOptions(value: unknown, name = 'options'): asserts value is Record<string, unknown> | undefined {
+  if (value !== undefined && (value === null || typeof value !== 'object')) {
+    throw invalidArgType(name, 'of type object', value);
+  }
+}
+
+/** Throws unless `buffer` is an ArrayBufferView (Buffer, TypedArray, DataView). */
+export function validateBuffer(buffer: unknown, name = 'buffer'): asserts buffer is ArrayBufferView {
+  if (!ArrayBuffer.isView(buffer)) {
+    throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', buffer);
+  }
+}
+
+/** Throws unless `buffers` is an array of Uint8Arrays (Buffers), at most `max` long. */
+export function validateBufferArray(buffers: unknown, max: number, name = 'buffers'): asserts buffers is readonly Uint8Array[] {
+  if (!Array.isArray(buffers)) throw invalidArgType(name, 'an instance of Array', buffers);
+  if (buffers.length > max) throw outOfRange(`${name}.length`, `<= ${max} (IOV_MAX)`, buffers.length);
+  for (let i = 0; i < buffers.length; i++) {
+    if (!(buffers[i] instanceof Uint8Array)) throw invalidArgType(`${name}[${i}]`, 'an instance of Buffer or Uint8Array', buffers[i]);
+  }
+}
+
+/**
+ * Resolves Node-style `(offset, length)` defaults against a buffer and checks
+ * both lie inside it. Returns the length to use.
+ */
+export function validateRange(buffer: ArrayBufferView, offset: unknown, length: unknown): number {
+  const size = buffer.byteLength;
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > size) {
+    if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
+    throw outOfRange('offset', `an integer >= 0 && <= ${size}`, offset);
+  }
+  if (length === undefined) return size - offset;
+  if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
+  if (!Number.isInteger(length) || length < 0 || length > size - offset) {
+    throw outOfRange('length', `an integer >= 0 && <= ${size - offset}`, length);
+  }
+  return length;
+}
+
+/** Throws unless `position` is a non-negative safe integer or bigint (or -1 when `allowCurrent`). */
+export function validatePosition(position: unknown, name = 'position', allowCurrent = false): asserts position is number | bigint {
+  const min = allowCurrent ? -1 : 0;
+  if (typeof position === 'number') {
+    if (!Number.isSafeInteger(position) || position < min) throw outOfRange(name, `an integer >= ${min} && <= ${Number.MAX_SAFE_INTEGER}`, position);
+  } else if (typeof position === 'bigint') {
+    if (position < BigInt(min) || position > INT64_MAX) throw outOfRange(name, `>= ${min} && <= ${INT64_MAX}`, position);
+  } else {
+    throw invalidArgType(name, 'of type number or bigint', position);
+  }
+}
+
+/** Throws unless `flags` is a non-negative integer made only of bits in `known`. */
+export function validateFlags(flags: unknown, known: number, name = 'flags'): asserts flags is number {
+  validateInteger(flags, name, 0, INT32_MAX);
+  if ((flags & ~known) !== 0) throw invalidArgValue(name, flags, `has unknown bits 0x${(flags & ~known).toString(16)}`);
+}
+
+/** Throws unless `value` is one of `choices`. */
+export function validateOneOf<T extends string>(value: unknown, name: string, choices: readonly T[]): asserts value is T {
+  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
+  if (!(choices as readonly string[]).includes(value)) throw invalidArgValue(name, value, `must be one of ${choices.join(', ')}`);
+}

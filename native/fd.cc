@@ -1,0 +1,306 @@
+// fd primitives every mode needs: open/close/dup, pipes, eventfds and
+// sockets. Addresses cross as (family, host-or-path, port); the sockaddr
+// structs never leave this file.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "addon.h"
+
+namespace iomodes {
+
+// Builds a sockaddr from info[i..i+2] = (family, host|path, port).
+// Returns 0, or -EINVAL for an unparsable address, or false via a pending
+// TypeError.
+static bool
+ArgSockaddr(const Napi::CallbackInfo& info,
+            size_t i,
+            sockaddr_storage* ss,
+            socklen_t* len,
+            long* err) {
+  int32_t family, port;
+  std::string host;
+  if (!ArgInt32(info, i, &family) || !ArgString(info, i + 1, &host) ||
+      !ArgInt32(info, i + 2, &port))
+    return false;
+  memset(ss, 0, sizeof(*ss));
+  *err = 0;
+  if (family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) *err = -EINVAL;
+    *len = sizeof(*sin);
+  } else if (family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) != 1)
+      *err = -EINVAL;
+    *len = sizeof(*sin6);
+  } else if (family == AF_UNIX) {
+    auto* sun = reinterpret_cast<sockaddr_un*>(ss);
+    sun->sun_family = AF_UNIX;
+    // A leading NUL names an abstract socket; its length is exact.
+    if (host.size() >= sizeof(sun->sun_path)) {
+      *err = -ENAMETOOLONG;
+      return true;
+    }
+    memcpy(sun->sun_path, host.data(), host.size());
+    *len = offsetof(sockaddr_un, sun_path) + host.size() +
+           (host.empty() || host[0] == '\0' ? 0 : 1);
+  } else {
+    *err = -EAFNOSUPPORT;
+  }
+  return true;
+}
+
+// A sockaddr as a JS object: { family, address, port } or { family, path }.
+static Napi::Value
+SockaddrToJs(Napi::Env env, const sockaddr_storage& ss, socklen_t len) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("family", Napi::Number::New(env, ss.ss_family));
+  char buf[INET6_ADDRSTRLEN];
+  if (ss.ss_family == AF_INET) {
+    auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
+    o.Set("address", Napi::String::New(env, buf));
+    o.Set("port", Napi::Number::New(env, ntohs(sin->sin_port)));
+  } else if (ss.ss_family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf));
+    o.Set("address", Napi::String::New(env, buf));
+    o.Set("port", Napi::Number::New(env, ntohs(sin6->sin6_port)));
+  } else if (ss.ss_family == AF_UNIX) {
+    auto* sun = reinterpret_cast<const sockaddr_un*>(&ss);
+    size_t n = len > offsetof(sockaddr_un, sun_path)
+                   ? len - offsetof(sockaddr_un, sun_path)
+                   : 0;
+    // Pathname sockets carry a trailing NUL; abstract ones do not.
+    if (n > 0 && sun->sun_path[0] != '\0') n = strnlen(sun->sun_path, n);
+    o.Set("path", Napi::String::New(env, sun->sun_path, n));
+  }
+  return o;
+}
+
+static Napi::Value
+Open(const Napi::CallbackInfo& info) {
+  std::string path;
+  int32_t flags, mode;
+  if (!ArgString(info, 0, &path) || !ArgInt32(info, 1, &flags) ||
+      !ArgInt32(info, 2, &mode))
+    return Napi::Value();
+  return Result(info.Env(), IOMODES_RETRY(open(path.c_str(), flags, mode)));
+}
+
+static Napi::Value
+Close(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgInt32(info, 0, &fd)) return Napi::Value();
+  // Never retried: on Linux the fd is gone even when close() says EINTR.
+  return Result(info.Env(), IOMODES_ERRNO(close(fd)));
+}
+
+// dup via F_DUPFD(_CLOEXEC), so the copy can be close-on-exec atomically.
+static Napi::Value
+Dup(const Napi::CallbackInfo& info) {
+  int32_t fd, cloexec;
+  if (!ArgInt32(info, 0, &fd) || !ArgInt32(info, 1, &cloexec))
+    return Napi::Value();
+  return Result(info.Env(), IOMODES_ERRNO(fcntl(
+                                fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0)));
+}
+
+// pipe2(flags) writes both ends into the Int32Array at info[1].
+static Napi::Value
+Pipe2(const Napi::CallbackInfo& info) {
+  int32_t flags;
+  uint8_t* out;
+  size_t len;
+  if (!ArgInt32(info, 0, &flags) || !ArgBytes(info, 1, &out, &len))
+    return Napi::Value();
+  if (len < 2 * sizeof(int)) {
+    ThrowRangeError(info.Env(), "out must hold two fds");
+    return Napi::Value();
+  }
+  return Result(info.Env(),
+                IOMODES_ERRNO(pipe2(reinterpret_cast<int*>(out), flags)));
+}
+
+static Napi::Value
+Socketpair(const Napi::CallbackInfo& info) {
+  int32_t domain, type, protocol;
+  uint8_t* out;
+  size_t len;
+  if (!ArgInt32(info, 0, &domain) || !ArgInt32(info, 1, &type) ||
+      !ArgInt32(info, 2, &protocol) || !ArgBytes(info, 3, &out, &len))
+    return Napi::Value();
+  if (len < 2 * sizeof(int)) {
+    ThrowRangeError(info.Env(), "out must hold two fds");
+    return Napi::Value();
+  }
+  return Result(info.Env(),
+                IOMODES_ERRNO(socketpair(domain, type, protocol,
+                                         reinterpret_cast<int*>(out))));
+}
+
+static Napi::Value
+Eventfd(const Napi::CallbackInfo& info) {
+  uint32_t initval;
+  int32_t flags;
+  if (!ArgUint32(info, 0, &initval) || !ArgInt32(info, 1, &flags))
+    return Napi::Value();
+  return Result(info.Env(), IOMODES_ERRNO(eventfd(initval, flags)));
+}
+
+static Napi::Value
+Socket(const Napi::CallbackInfo& info) {
+  int32_t domain, type, protocol;
+  if (!ArgInt32(info, 0, &domain) || !ArgInt32(info, 1, &type) ||
+      !ArgInt32(info, 2, &protocol))
+    return Napi::Value();
+  return Result(info.Env(), IOMODES_ERRNO(socket(domain, type, protocol)));
+}
+
+static Napi::Value
+Bind(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  sockaddr_storage ss;
+  socklen_t len;
+  long err;
+  if (!ArgInt32(info, 0, &fd) || !ArgSockaddr(info, 1, &ss, &len, &err))
+    return Napi::Value();
+  if (err) return Result(info.Env(), err);
+  return Result(info.Env(),
+                IOMODES_ERRNO(bind(fd, reinterpret_cast<sockaddr*>(&ss), len)));
+}
+
+static Napi::Value
+Listen(const Napi::CallbackInfo& info) {
+  int32_t fd, backlog;
+  if (!ArgInt32(info, 0, &fd) || !ArgInt32(info, 1, &backlog))
+    return Napi::Value();
+  return Result(info.Env(), IOMODES_ERRNO(listen(fd, backlog)));
+}
+
+static Napi::Value
+Accept4(const Napi::CallbackInfo& info) {
+  int32_t fd, flags;
+  if (!ArgInt32(info, 0, &fd) || !ArgInt32(info, 1, &flags))
+    return Napi::Value();
+  return Result(info.Env(),
+                IOMODES_RETRY(accept4(fd, nullptr, nullptr, flags)));
+}
+
+// Not retried on EINTR: a restarted connect() fails with EALREADY; the
+// caller waits for writability and reads SO_ERROR instead.
+static Napi::Value
+Connect(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  sockaddr_storage ss;
+  socklen_t len;
+  long err;
+  if (!ArgInt32(info, 0, &fd) || !ArgSockaddr(info, 1, &ss, &len, &err))
+    return Napi::Value();
+  if (err) return Result(info.Env(), err);
+  return Result(info.Env(), IOMODES_ERRNO(connect(
+                                fd, reinterpret_cast<sockaddr*>(&ss), len)));
+}
+
+static Napi::Value
+Shutdown(const Napi::CallbackInfo& info) {
+  int32_t fd, how;
+  if (!ArgInt32(info, 0, &fd) || !ArgInt32(info, 1, &how))
+    return Napi::Value();
+  return Result(info.Env(), IOMODES_ERRNO(shutdown(fd, how)));
+}
+
+// getsockname/getpeername: the address object, or -errno as a number.
+template <int (*F)(int, sockaddr*, socklen_t*)>
+static Napi::Value
+SockName(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgInt32(info, 0, &fd)) return Napi::Value();
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  memset(&ss, 0, sizeof(ss));
+  if (F(fd, reinterpret_cast<sockaddr*>(&ss), &len) == -1)
+    return Result(info.Env(), -errno);
+  return SockaddrToJs(info.Env(), ss, len);
+}
+
+static Napi::Value
+Setsockopt(const Napi::CallbackInfo& info) {
+  int32_t fd, level, name, value;
+  if (!ArgInt32(info, 0, &fd) || !ArgInt32(info, 1, &level) ||
+      !ArgInt32(info, 2, &name) || !ArgInt32(info, 3, &value))
+    return Napi::Value();
+  return Result(info.Env(), IOMODES_ERRNO(setsockopt(fd, level, name, &value,
+                                                     sizeof(value))));
+}
+
+// getsockopt for int options: writes the value into the Int32Array at
+// info[3] and returns 0 or -errno.
+static Napi::Value
+Getsockopt(const Napi::CallbackInfo& info) {
+  int32_t fd, level, name;
+  uint8_t* out;
+  size_t len;
+  if (!ArgInt32(info, 0, &fd) || !ArgInt32(info, 1, &level) ||
+      !ArgInt32(info, 2, &name) || !ArgBytes(info, 3, &out, &len))
+    return Napi::Value();
+  if (len < sizeof(int)) {
+    ThrowRangeError(info.Env(), "out must hold an int");
+    return Napi::Value();
+  }
+  socklen_t optlen = sizeof(int);
+  return Result(info.Env(),
+                IOMODES_ERRNO(getsockopt(fd, level, name, out, &optlen)));
+}
+
+void
+InitFd(Napi::Env env, Napi::Object exports, Napi::Object constants) {
+  Export(exports, "open", Open);
+  Export(exports, "close", Close);
+  Export(exports, "dup", Dup);
+  Export(exports, "pipe2", Pipe2);
+  Export(exports, "socketpair", Socketpair);
+  Export(exports, "eventfd", Eventfd);
+  Export(exports, "socket", Socket);
+  Export(exports, "bind", Bind);
+  Export(exports, "listen", Listen);
+  Export(exports, "accept4", Accept4);
+  Export(exports, "connect", Connect);
+  Export(exports, "shutdown", Shutdown);
+  Export(exports, "getsockname", SockName<getsockname>);
+  Export(exports, "getpeername", SockName<getpeername>);
+  Export(exports, "setsockopt", Setsockopt);
+  Export(exports, "getsockopt", Getsockopt);
+
+#define C(name) constants.Set(#name, Napi::Number::New(env, name))
+  C(O_RDONLY); C(O_WRONLY); C(O_RDWR); C(O_CREAT); C(O_EXCL); C(O_TRUNC);
+  C(O_APPEND); C(O_NONBLOCK); C(O_CLOEXEC); C(O_DIRECT); C(O_SYNC);
+  C(O_DSYNC); C(O_NOATIME); C(O_NOFOLLOW); C(O_DIRECTORY); C(O_TMPFILE);
+  C(O_NOCTTY); C(O_PATH); C(O_ASYNC);
+  C(AF_INET); C(AF_INET6); C(AF_UNIX);
+  C(SOCK_STREAM); C(SOCK_DGRAM); C(SOCK_SEQPACKET); C(SOCK_NONBLOCK);
+  C(SOCK_CLOEXEC);
+  C(SHUT_RD); C(SHUT_WR); C(SHUT_RDWR);
+  C(SOL_SOCKET); C(IPPROTO_TCP); C(IPPROTO_IPV6);
+  C(SO_REUSEADDR); C(SO_REUSEPORT); C(SO_KEEPALIVE); C(SO_RCVBUF);
+  C(SO_SNDBUF); C(SO_BROADCAST); C(SO_ERROR); C(SO_TYPE); C(SO_RCVLOWAT);
+  C(SO_SNDLOWAT); C(TCP_NODELAY); C(IPV6_V6ONLY);
+  C(EFD_CLOEXEC); C(EFD_NONBLOCK); C(EFD_SEMAPHORE);
+  C(SOMAXCONN);
+#undef C
+}
+
+}  // namespace iomodes
