@@ -7,7 +7,12 @@
         "native/fd.cc",
         "native/blocking.cc",
         "native/nonblocking.cc",
-        "native/system.cc"
+        "native/system.cc",
+        "native/multiplex.cc",
+        "native/watcher.cc",
+        "native/signal.cc",
+        "native/async.cc",
+        "native/direct.cc"
       ],
       # C++ exception mode: none. The plain `node_addon_api` target defines
       # NAPI_DISABLE_CPP_EXCEPTIONS, so a binding never unwinds through C++:

@@ -45,3 +45,7 @@ export { RWF, read, write, pread, pwrite, readv, writev, preadv2, pwritev2, fsyn
 export { MSG, setBlocking, isBlocking, tryRead, tryWrite, tryReadv, tryWritev, recv, send, tryAccept } from './nonblocking.js';
 export { getrlimit, setrlimit } from './system.js';
 export type { Limit, Resource } from './system.js';
+
+// lib/multiplex.ts
+
+// lib/signal.ts, lib/async.ts, lib/direct.ts: probes used by `iomodes doctor`

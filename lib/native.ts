@@ -67,6 +67,16 @@ export interface NativeBinding {
   // native/system.cc
   getrlimit(resource: number, out: Float64Array): number;
   setrlimit(resource: number, soft: number, hard: number): number;
+
+  // native/multiplex.cc
+
+  // native/watcher.cc
+
+  // native/signal.cc
+
+  // native/async.cc
+
+  // native/direct.cc
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -141,6 +141,11 @@ Init(Napi::Env env, Napi::Object exports) {
   InitBlocking(env, exports, constants);
   InitNonblocking(env, exports, constants);
   InitSystem(env, exports, constants);
+  InitMultiplex(env, exports, constants);
+  InitWatcher(env, exports, constants);
+  InitSignal(env, exports, constants);
+  InitAsync(env, exports, constants);
+  InitDirect(env, exports, constants);
   return exports;
 }
 

@@ -78,5 +78,15 @@ void
 InitNonblocking(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
 InitSystem(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
+InitMultiplex(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
+InitWatcher(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
+InitSignal(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
+InitAsync(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
+InitDirect(Napi::Env env, Napi::Object exports, Napi::Object constants);
 
 }  // namespace iomodes
