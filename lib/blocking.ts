@@ -6,6 +6,9 @@
  * Node's main thread that stalls the event loop (timers, sockets, everything).
  * That is what you want in scripts, in worker threads, and when measuring the
  * blocking model itself; for servers, use non-blocking or multiplexed I/O.
+ * Nothing interrupts a thread inside the syscall: `worker.terminate()` takes
+ * effect, and `process.exit()` (which waits for workers) returns, only once a
+ * worker's blocked call does.
  * Regular files always "block" only for as long as the page cache or disk
  * takes.
  *
@@ -69,6 +72,7 @@ export function read(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
  * Writes from `buffer` with `write(2)` at the fd's current offset.
  *
  * @returns the number of bytes written; may be short on pipes and sockets
+ * @throws {@link IoError} `EAGAIN` on a full non-blocking fd (use {@link tryWrite})
  * @example
  * ```ts
  * import { write } from 'iomodes';

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap, inspect } from 'node:util';
 
 /**
@@ -47,10 +48,12 @@ export class IoError extends Error {
   readonly errno: number;
   /** The syscall that failed, such as `'read'`. */
   readonly syscall: string;
+  // `declare`: no own property at all unless known, as in Node's errors
+  // (a class field would be an own `undefined`, shown by util.inspect).
   /** The fd the call was given, when there was one. */
-  readonly fd?: number;
+  declare readonly fd?: number;
   /** The path the call was given, when there was one. */
-  readonly path?: string;
+  declare readonly path?: string;
 
   constructor(errno: number, syscall: string, context: IoErrorContext = {}, detail?: string) {
     const [code, description] = describeErrno(errno);
@@ -69,9 +72,37 @@ export class IoError extends Error {
 
 const systemErrors = getSystemErrorMap();
 
+// libuv's map (what Node's own errors use) lacks some Linux errnos this
+// package meets, EINPROGRESS (connect) and ETIME (io_uring timeouts) among
+// them: name those from os.constants, described as strerror(3) does.
+const errnoNames = new Map<number, string>();
+for (const [name, value] of Object.entries(osConstants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
+const extraDescriptions: Readonly<Record<string, string>> = {
+  EBADMSG: 'bad message',
+  ECHILD: 'no child processes',
+  EDEADLK: 'resource deadlock avoided',
+  EDOM: 'numerical argument out of domain',
+  EDQUOT: 'disk quota exceeded',
+  EIDRM: 'identifier removed',
+  EINPROGRESS: 'operation now in progress',
+  EMULTIHOP: 'multihop attempted',
+  ENETRESET: 'network dropped connection on reset',
+  ENOEXEC: 'exec format error',
+  ENOLCK: 'no locks available',
+  ENOLINK: 'link has been severed',
+  ENOMSG: 'no message of desired type',
+  ENOSR: 'out of streams resources',
+  ENOSTR: 'device not a stream',
+  ESTALE: 'stale file handle',
+  ETIME: 'timer expired',
+};
+
 function describeErrno(errno: number): [string, string] {
   const entry = systemErrors.get(-errno);
-  return entry ? [entry[0], entry[1]] : [`Unknown system error ${errno}`, 'unknown error'];
+  if (entry) return [entry[0], entry[1]];
+  const name = errnoNames.get(errno);
+  // Node's own fallback for an errno it cannot name is code 'UNKNOWN'.
+  return name ? [name, extraDescriptions[name] ?? 'unknown error'] : ['UNKNOWN', 'unknown error'];
 }
 
 /**
@@ -110,16 +141,43 @@ export interface ArgumentError extends Error {
   code: 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE';
 }
 
+// Node core's determineSpecificType, so messages read exactly like Node's.
 function describeReceived(value: unknown): string {
   if (value === null || value === undefined) return ` Received ${value}`;
-  if (typeof value === 'function') return ` Received function ${value.name || '<anonymous>'}`;
-  if (typeof value === 'object') {
-    const name = (value as object).constructor?.name;
-    return name ? ` Received an instance of ${name}` : ` Received ${inspect(value, { depth: -1 })}`;
+  switch (typeof value) {
+    case 'bigint':
+      return ` Received type bigint (${value}n)`;
+    case 'number':
+      return ` Received type number (${Object.is(value, -0) ? '-0' : value})`;
+    case 'boolean':
+    case 'symbol':
+      return ` Received type ${typeof value} (${String(value)})`;
+    case 'function':
+      return ` Received function ${value.name}`;
+    case 'object': {
+      const ctor = (value as { constructor?: { name?: unknown } }).constructor;
+      if (ctor && 'name' in ctor) return ` Received an instance of ${String(ctor.name)}`;
+      return ` Received ${inspect(value, { depth: -1 })}`;
+    }
+    default: {
+      const shown = (value as string).length > 28 ? `${(value as string).slice(0, 25)}...` : (value as string);
+      return shown.includes("'") ? ` Received type string (${JSON.stringify(shown)})` : ` Received type string ('${shown}')`;
+    }
   }
-  let shown = inspect(value, { colors: false });
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return ` Received type ${typeof value} (${shown})`;
+}
+
+// Node calls a dotted name (`options.cloexec`) a property, a plain one an argument.
+function kind(name: string): 'property' | 'argument' {
+  return name.includes('.') ? 'property' : 'argument';
+}
+
+// Node writes integers beyond 2^32 with `_` separators: 4_294_967_296.
+function addNumericalSeparator(value: string): string {
+  let result = '';
+  let i = value.length;
+  const start = value[0] === '-' ? 1 : 0;
+  for (; i >= start + 4; i -= 3) result = `_${value.slice(i - 3, i)}${result}`;
+  return `${value.slice(0, i)}${result}`;
 }
 
 /**
@@ -133,7 +191,7 @@ function describeReceived(value: unknown): string {
  * ```
  */
 export function invalidArgType(name: string, expected: string, actual: unknown): ArgumentError {
-  const err = new TypeError(`The "${name}" argument must be ${expected}.${describeReceived(actual)}`) as TypeError & ArgumentError;
+  const err = new TypeError(`The "${name}" ${kind(name)} must be ${expected}.${describeReceived(actual)}`) as TypeError & ArgumentError;
   err.code = 'ERR_INVALID_ARG_TYPE';
   return err;
 }
@@ -149,7 +207,14 @@ export function invalidArgType(name: string, expected: string, actual: unknown):
  * ```
  */
 export function outOfRange(name: string, range: string, actual: unknown): ArgumentError {
-  const shown = typeof actual === 'bigint' ? `${actual}n` : inspect(actual);
+  let shown: string;
+  if (typeof actual === 'bigint') {
+    shown = `${actual > 2n ** 32n || actual < -(2n ** 32n) ? addNumericalSeparator(String(actual)) : actual}n`;
+  } else if (Number.isInteger(actual) && Math.abs(actual as number) > 2 ** 32) {
+    shown = addNumericalSeparator(String(actual));
+  } else {
+    shown = inspect(actual);
+  }
   const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`) as RangeError & ArgumentError;
   err.code = 'ERR_OUT_OF_RANGE';
   return err;
@@ -166,7 +231,9 @@ export function outOfRange(name: string, range: string, actual: unknown): Argume
  * ```
  */
 export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): ArgumentError {
-  const err = new TypeError(`The argument '${name}' ${reason}. Received ${inspect(value)}`) as TypeError & ArgumentError;
+  let shown = inspect(value);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+  const err = new TypeError(`The ${kind(name)} '${name}' ${reason}. Received ${shown}`) as TypeError & ArgumentError;
   err.code = 'ERR_INVALID_ARG_VALUE';
   return err;
 }

@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { check, errnoError, invalidArgValue } from './errors.js';
+import { check, errnoError, invalidArgType, invalidArgValue } from './errors.js';
 import { constant, native } from './native.js';
 import {
   validateBoolean,
@@ -330,16 +330,24 @@ export type ResolvedAddress =
   | { family: 'unix'; path: string };
 
 function encodeAddress(address: unknown): [family: number, hostOrPath: string, port: number] {
+  if (address === undefined) throw invalidArgType('address', 'of type object', address);
   validateOptions(address, 'address');
-  if (address === undefined) throw invalidArgValue('address', address, 'must be { host, port } or { path }');
   if ('path' in address) {
     validateString(address.path, 'address.path');
+    // Only an abstract name (leading NUL) may hold NULs: the kernel would
+    // silently cut a pathname at the first one.
+    if (!address.path.startsWith('\0') && address.path.includes('\0')) {
+      throw invalidArgValue('address.path', address.path, 'must be a string without null bytes (or start with one, for an abstract name)');
+    }
     return [constant('AF_UNIX'), address.path, 0];
   }
   validateString(address.host, 'address.host');
   validateInteger(address.port, 'address.port', 0, 65535);
   const version = isIP(address.host);
-  if (version === 0) throw invalidArgValue('address.host', address.host, 'must be a numeric IPv4 or IPv6 address');
+  // isIP accepts an IPv6 zone index ('fe80::1%eth0'), which inet_pton does not.
+  if (version === 0 || address.host.includes('%')) {
+    throw invalidArgValue('address.host', address.host, 'must be a numeric IPv4 or IPv6 address');
+  }
   return [constant(version === 4 ? 'AF_INET' : 'AF_INET6'), address.host, address.port];
 }
 

@@ -49,3 +49,9 @@ export type { Limit, Resource } from './system.js';
 // lib/multiplex.ts
 
 // lib/signal.ts, lib/async.ts, lib/direct.ts: probes used by `iomodes doctor`
+export { realtimeSignals } from './signal.js';
+export type { RealtimeSignals } from './signal.js';
+export { ioUringAvailable, aioAvailable } from './async.js';
+export type { AioProbe, IoUringProbe, Unavailable, UnavailableReason } from './async.js';
+export { directIoAlignment, directIoAvailable } from './direct.js';
+export type { DirectIoAlignment, DirectIoProbe } from './direct.js';

@@ -10,7 +10,7 @@
  * @internal
  */
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Any byte-addressable memory a binding accepts. */
@@ -69,18 +69,49 @@ export interface NativeBinding {
   setrlimit(resource: number, soft: number, hard: number): number;
 
   // native/multiplex.cc
+  select(readFds: Int32Array, writeFds: Int32Array, exceptFds: Int32Array, timeoutMs: number, out: Uint8Array): number;
+  poll(pollfds: Bytes, nfds: number, timeoutMs: number): number;
+  epoll_create1(flags: number): number;
+  epoll_ctl(epfd: number, op: number, fd: number, events: number, token: number | bigint): number;
+  epoll_wait(epfd: number, out: Bytes, maxEvents: number, timeoutMs: number): number;
 
   // native/watcher.cc
+  /** A `uv_poll_t` on an fd, on this thread's loop; its methods return 0 or -errno. */
+  Watcher: new (callback: (status: number, events: number) => void) => {
+    open(fd: number): number;
+    start(events: number): number;
+    stop(): number;
+    ref(): number;
+    unref(): number;
+    hasRef(): boolean;
+    close(): number;
+    readonly fd: number;
+    readonly active: boolean;
+    readonly closed: boolean;
+  };
 
   // native/signal.cc
 
   // native/async.cc
+  /** `params` is a struct io_uring_params (sizeof_io_uring_params bytes), in/out. */
+  io_uring_setup(entries: number, params: Uint8Array): number;
+  /** ctx[0] receives the aio_context_t. */
+  io_setup(nrEvents: number, ctx: BigUint64Array): number;
+  io_destroy(ctx: bigint): number;
 
   // native/direct.cc
+  /** `out` receives the kernel's struct statx (sizeof_statx bytes); read it at the offsetof_statx_* constants. */
+  statx(dirfd: number, path: string, flags: number, mask: number, out: Uint8Array): number;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const load = createRequire(import.meta.url)('node-gyp-build') as (dir: string) => unknown;
+const requireHere = createRequire(import.meta.url);
+// IOMODES_ADDON names one .node file to load instead of node-gyp-build's pick
+// (build/, then prebuilds/): how tests run against the cmake-js and ASan builds.
+const override = process.env.IOMODES_ADDON;
+const load = override
+  ? () => requireHere(resolve(override))
+  : (requireHere('node-gyp-build') as (dir: string) => unknown);
 
 /** The addon, loaded once per thread (each Worker gets its own instance). */
 export const native = load(root) as NativeBinding;

@@ -78,8 +78,10 @@ function settle(r: number, syscall: string, fd: number): number | WouldBlock {
 }
 
 /**
- * `read(2)` that never waits: on a non-blocking fd with nothing to read it
- * returns {@link WOULD_BLOCK}. One syscall per call.
+ * `read(2)` on a non-blocking fd: with nothing to read it returns
+ * {@link WOULD_BLOCK}. One syscall per call. The fd must be non-blocking
+ * (`pipe({ nonblocking: true })`, {@link setBlocking}): on a blocking fd the
+ * kernel waits, and so does this call. For sockets, {@link recv} never waits.
  *
  * @returns bytes read, 0 at end of file, or `WOULD_BLOCK`
  * @example
@@ -97,8 +99,9 @@ export function tryRead(fd: number, buffer: ArrayBufferView, offset = 0, length?
 }
 
 /**
- * `write(2)` that never waits: returns {@link WOULD_BLOCK} when a
- * non-blocking pipe or socket is full. A partial write returns its count.
+ * `write(2)` on a non-blocking fd: returns {@link WOULD_BLOCK} when the pipe
+ * or socket is full. A partial write returns its count. On a blocking fd it
+ * waits for room, as `write(2)` does; for sockets, {@link send} never waits.
  *
  * @example
  * ```ts
@@ -114,7 +117,8 @@ export function tryWrite(fd: number, buffer: ArrayBufferView, offset = 0, length
 }
 
 /**
- * `readv(2)` that returns {@link WOULD_BLOCK} instead of waiting.
+ * `readv(2)` on a non-blocking fd: {@link WOULD_BLOCK} instead of waiting.
+ * (On a blocking fd it waits.)
  *
  * @example
  * ```ts
@@ -129,7 +133,8 @@ export function tryReadv(fd: number, buffers: readonly Uint8Array[]): number | W
 }
 
 /**
- * `writev(2)` that returns {@link WOULD_BLOCK} instead of waiting.
+ * `writev(2)` on a non-blocking fd: {@link WOULD_BLOCK} instead of waiting.
+ * (On a blocking fd it waits.)
  *
  * @example
  * ```ts
@@ -184,7 +189,8 @@ export function send(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
 
 /**
  * `accept4(2)` on a non-blocking listening socket: returns
- * {@link WOULD_BLOCK} when no connection is pending.
+ * {@link WOULD_BLOCK} when no connection is pending. (A blocking listener
+ * waits for a connection, as {@link accept} does.)
  *
  * @returns the new connection's fd, or `WOULD_BLOCK`
  * @example

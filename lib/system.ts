@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { check } from './errors.js';
+import { check, invalidArgType, outOfRange } from './errors.js';
 import { constant, native } from './native.js';
-import { validateInteger, validateOneOf } from './validate.js';
+import { validateInteger, validateOneOf, validateOptions } from './validate.js';
 
 /** The limits {@link getrlimit} and {@link setrlimit} know. */
 export type Resource = 'nofile' | 'sigpending' | 'memlock';
@@ -50,8 +50,12 @@ export function getrlimit(resource: Resource): Limit {
  */
 export function setrlimit(resource: Resource, limit: Limit): void {
   validateOneOf(resource, 'resource', Object.keys(resources) as Resource[]);
+  if (limit === undefined) throw invalidArgType('limit', 'of type object', limit);
+  validateOptions(limit, 'limit');
   for (const key of ['soft', 'hard'] as const) {
-    if (limit?.[key] !== Infinity) validateInteger(limit?.[key], `limit.${key}`, 0);
+    if (limit[key] !== Infinity) validateInteger(limit[key], `limit.${key}`, 0);
   }
+  // The kernel would say EINVAL; this is the caller's mistake, so say which.
+  if (limit.soft > limit.hard) throw outOfRange('limit.soft', `<= limit.hard (${limit.hard})`, limit.soft);
   check(native.setrlimit(constant(resources[resource]), limit.soft, limit.hard), 'setrlimit');
 }

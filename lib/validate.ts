@@ -37,7 +37,7 @@ export function validateString(value: unknown, name: string): asserts value is s
 
 /** Throws unless `value` is a plain object (or undefined, when optional). */
 export function validateOptions(value: unknown, name = 'options'): asserts value is Record<string, unknown> | undefined {
-  if (value !== undefined && (value === null || typeof value !== 'object')) {
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
     throw invalidArgType(name, 'of type object', value);
   }
 }
@@ -64,15 +64,13 @@ export function validateBufferArray(buffers: unknown, max: number, name = 'buffe
  */
 export function validateRange(buffer: ArrayBufferView, offset: unknown, length: unknown): number {
   const size = buffer.byteLength;
-  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > size) {
-    if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
-    throw outOfRange('offset', `an integer >= 0 && <= ${size}`, offset);
-  }
+  if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
+  if (!Number.isInteger(offset)) throw outOfRange('offset', 'an integer', offset);
+  if (offset < 0 || offset > size) throw outOfRange('offset', `>= 0 && <= ${size}`, offset);
   if (length === undefined) return size - offset;
   if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
-  if (!Number.isInteger(length) || length < 0 || length > size - offset) {
-    throw outOfRange('length', `an integer >= 0 && <= ${size - offset}`, length);
-  }
+  if (!Number.isInteger(length)) throw outOfRange('length', 'an integer', length);
+  if (length < 0 || length > size - offset) throw outOfRange('length', `>= 0 && <= ${size - offset}`, length);
   return length;
 }
 
@@ -80,7 +78,8 @@ export function validateRange(buffer: ArrayBufferView, offset: unknown, length: 
 export function validatePosition(position: unknown, name = 'position', allowCurrent = false): asserts position is number | bigint {
   const min = allowCurrent ? -1 : 0;
   if (typeof position === 'number') {
-    if (!Number.isSafeInteger(position) || position < min) throw outOfRange(name, `an integer >= ${min} && <= ${Number.MAX_SAFE_INTEGER}`, position);
+    if (!Number.isInteger(position)) throw outOfRange(name, 'an integer', position);
+    if (position < min || position > Number.MAX_SAFE_INTEGER) throw outOfRange(name, `>= ${min} && <= ${Number.MAX_SAFE_INTEGER}`, position);
   } else if (typeof position === 'bigint') {
     if (position < BigInt(min) || position > INT64_MAX) throw outOfRange(name, `>= ${min} && <= ${INT64_MAX}`, position);
   } else {

@@ -49,14 +49,17 @@ ArgSockaddr(const Napi::CallbackInfo& info,
   } else if (family == AF_UNIX) {
     auto* sun = reinterpret_cast<sockaddr_un*>(ss);
     sun->sun_family = AF_UNIX;
-    // A leading NUL names an abstract socket; its length is exact.
-    if (host.size() >= sizeof(sun->sun_path)) {
+    // A leading NUL names an abstract socket; its length is exact, so it may
+    // fill sun_path. A pathname needs room for its terminating NUL.
+    bool abstract = !host.empty() && host[0] == '\0';
+    if (host.size() > sizeof(sun->sun_path) ||
+        (!abstract && host.size() == sizeof(sun->sun_path))) {
       *err = -ENAMETOOLONG;
       return true;
     }
     memcpy(sun->sun_path, host.data(), host.size());
     *len = offsetof(sockaddr_un, sun_path) + host.size() +
-           (host.empty() || host[0] == '\0' ? 0 : 1);
+           (host.empty() || abstract ? 0 : 1);
   } else {
     *err = -EAFNOSUPPORT;
   }

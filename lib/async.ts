@@ -1,0 +1,206 @@
+/**
+ * Asynchronous I/O: `io_uring` and Linux native AIO. For now, the probes
+ * `iomodes doctor` uses: whether this process may create an io_uring or an
+ * AIO context, and if not, why not (a container's seccomp profile, the
+ * `kernel.io_uring_disabled` sysctl, a kernel built without it, a limit).
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { errnoError } from './errors.js';
+import { close } from './fd.js';
+import { constant, native } from './native.js';
+import { getrlimit } from './system.js';
+
+/**
+ * Why a mode is unavailable:
+ * - `'seccomp'`: a seccomp filter refuses the syscall (Docker's and
+ *   containerd's default profiles refuse `io_uring_*`);
+ * - `'sysctl'`: `kernel.io_uring_disabled` is 2, or 1 and this process is
+ *   neither `CAP_SYS_ADMIN` nor in `kernel.io_uring_group`;
+ * - `'enosys'`: the kernel has no such syscall (too old, or configured out);
+ * - `'memlock'`: the ring does not fit in `RLIMIT_MEMLOCK` (kernels before 5.12);
+ * - `'limit'`: a system-wide limit is reached (`fs.aio-max-nr`);
+ * - `'filesystem'`: the filesystem refuses `O_DIRECT`;
+ * - `'eperm'`: `EPERM` with none of the causes above visible;
+ * - `'error'`: any other errno.
+ */
+export type UnavailableReason = 'seccomp' | 'sysctl' | 'enosys' | 'memlock' | 'limit' | 'filesystem' | 'eperm' | 'error';
+
+/**
+ * What a probe returns when this process cannot use a mode: the reason, the
+ * failed syscall and its errno, and a sentence for a person.
+ *
+ * @example
+ * ```ts
+ * import { ioUringAvailable } from 'iomodes';
+ * const probe = ioUringAvailable();
+ * if (!probe.ok) console.error(`no io_uring (${probe.reason}): ${probe.detail}`);
+ * ```
+ */
+export interface Unavailable {
+  ok: false;
+  reason: UnavailableReason;
+  /** The positive errno, such as `1`. */
+  errno: number;
+  /** The errno's name, such as `'EPERM'`. */
+  code: string;
+  /** The syscall that failed, such as `'io_uring_setup'`. */
+  syscall: string;
+  /** Why, in a sentence, with the facts that decided the reason. */
+  detail: string;
+}
+
+/** A successful {@link ioUringAvailable} probe: what the kernel said about the ring it made. */
+export interface IoUringProbe {
+  ok: true;
+  /** `io_uring_params.features`: the `IORING_FEAT_*` bits this kernel offers. */
+  features: number;
+  /** How many bits of {@link IoUringProbe.features} are set. */
+  featureCount: number;
+  /** The set bits this build knows a name for, such as `'IORING_FEAT_NODROP'`. */
+  featureNames: string[];
+  /** Submission queue entries of the probe ring (as asked: 2). */
+  sqEntries: number;
+  /** Completion queue entries of the probe ring (the kernel makes twice as many). */
+  cqEntries: number;
+}
+
+/** A successful {@link aioAvailable} probe. */
+export interface AioProbe {
+  ok: true;
+}
+
+/** Reads a /proc or /sys file, trimmed; undefined if it is absent or unreadable. */
+function readProc(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function readProcNumber(path: string): number | undefined {
+  const text = readProc(path);
+  return text === undefined || text === '' ? undefined : Number(text);
+}
+
+/** A field of /proc/self/status, such as `Seccomp` (0 off, 1 strict, 2 filter). */
+function statusField(name: string): string | undefined {
+  const line = readProc('/proc/self/status')
+    ?.split('\n')
+    .find((l) => l.startsWith(`${name}:`));
+  return line?.slice(name.length + 1).trim();
+}
+
+function seccompMode(): number | undefined {
+  const mode = statusField('Seccomp');
+  return mode === undefined ? undefined : Number(mode);
+}
+
+function hasCapSysAdmin(): boolean {
+  const capEff = statusField('CapEff');
+  return capEff !== undefined && ((BigInt(`0x${capEff}`) >> BigInt(constant('CAP_SYS_ADMIN'))) & 1n) === 1n;
+}
+
+function unavailable(reason: UnavailableReason, result: number, syscall: string, detail: string): Unavailable {
+  const { errno, code } = errnoError(result, syscall);
+  return { ok: false, reason, errno, code, syscall, detail };
+}
+
+function ioUringFailure(result: number): Unavailable {
+  const { code } = errnoError(result, 'io_uring_setup');
+  const disabled = readProcNumber('/proc/sys/kernel/io_uring_disabled');
+  const group = readProcNumber('/proc/sys/kernel/io_uring_group');
+  const seccomp = seccompMode();
+  const fail = (reason: UnavailableReason, detail: string): Unavailable => unavailable(reason, result, 'io_uring_setup', detail);
+  if (code === 'EPERM') {
+    if (disabled === 2) return fail('sysctl', 'kernel.io_uring_disabled is 2: io_uring is off for every process');
+    if (disabled === 1) {
+      const inGroup = group !== undefined && group >= 0 && (process.getegid?.() === group || (process.getgroups?.() ?? []).includes(group));
+      if (!inGroup && !hasCapSysAdmin()) {
+        return fail('sysctl', `kernel.io_uring_disabled is 1: only CAP_SYS_ADMIN or members of kernel.io_uring_group (${group ?? 'unset'}) may create rings`);
+      }
+    }
+    if (seccomp === 2) return fail('seccomp', 'a seccomp filter refuses io_uring_setup (Seccomp: 2), as Docker\'s and containerd\'s default profiles do');
+    return fail('eperm', `EPERM with kernel.io_uring_disabled ${disabled ?? 'absent'} and no seccomp filter: a security module may refuse it`);
+  }
+  if (code === 'ENOSYS') {
+    // The sysctl exists only in kernels built with io_uring, so ENOSYS there
+    // comes from a seccomp filter that answers ENOSYS instead of EPERM.
+    if (seccomp === 2 && disabled !== undefined) return fail('seccomp', 'a seccomp filter answers ENOSYS for io_uring_setup (Seccomp: 2), though this kernel has io_uring');
+    return fail('enosys', seccomp === 2 ? 'no io_uring_setup: a kernel without io_uring (before 5.1, or CONFIG_IO_URING=n), or a seccomp filter answering ENOSYS' : 'this kernel has no io_uring (before 5.1, or built with CONFIG_IO_URING=n)');
+  }
+  if (code === 'ENOMEM') {
+    const { soft } = getrlimit('memlock');
+    return fail('memlock', `the ring does not fit in RLIMIT_MEMLOCK (soft ${soft}): kernels before 5.12 charge ring memory to it`);
+  }
+  return fail('error', `io_uring_setup failed with ${code}`);
+}
+
+/**
+ * Whether this process may create an io_uring: really calls
+ * `io_uring_setup(2)` for a 2-entry ring, reads its `features`, and closes
+ * it. On failure the reason says why, from `kernel.io_uring_disabled`,
+ * `kernel.io_uring_group`, the `Seccomp:` mode and the errno.
+ *
+ * @returns the ring's features, or an {@link Unavailable} with the cause
+ * @example
+ * ```ts
+ * import { ioUringAvailable } from 'iomodes';
+ * const probe = ioUringAvailable();
+ * if (probe.ok) console.log(`io_uring with ${probe.featureCount} features`);
+ * else console.log(`no io_uring: ${probe.reason} (${probe.code})`);
+ * ```
+ */
+export function ioUringAvailable(): IoUringProbe | Unavailable {
+  const params = new Uint8Array(constant('sizeof_io_uring_params'));
+  const fd = native.io_uring_setup(2, params);
+  if (fd < 0) return ioUringFailure(fd);
+  close(fd);
+  const view = new DataView(params.buffer);
+  const u32 = (field: string): number => view.getUint32(constant(`offsetof_io_uring_params_${field}`), true);
+  const features = u32('features');
+  const featureNames = Object.entries(native.constants)
+    .filter(([name, bit]) => name.startsWith('IORING_FEAT_') && (features & bit) !== 0)
+    .sort((a, b) => a[1] - b[1])
+    .map(([name]) => name);
+  let featureCount = 0;
+  for (let bits = features; bits !== 0; bits &= bits - 1) featureCount++;
+  return { ok: true, features, featureCount, featureNames, sqEntries: u32('sq_entries'), cqEntries: u32('cq_entries') };
+}
+
+/**
+ * Whether this process may use Linux native AIO: really calls `io_setup(2)`
+ * for one event, then `io_destroy(2)`. `EAGAIN` means the system-wide
+ * `fs.aio-max-nr` is used up (by every process on the host, containers
+ * included).
+ *
+ * @returns `{ ok: true }`, or an {@link Unavailable} with the cause
+ * @example
+ * ```ts
+ * import { aioAvailable } from 'iomodes';
+ * const probe = aioAvailable();
+ * console.log(probe.ok ? 'Linux AIO works' : `no Linux AIO: ${probe.detail}`);
+ * ```
+ */
+export function aioAvailable(): AioProbe | Unavailable {
+  const ctx = new BigUint64Array(1);
+  const r = native.io_setup(1, ctx);
+  if (r < 0) {
+    const { code } = errnoError(r, 'io_setup');
+    const fail = (reason: UnavailableReason, detail: string): Unavailable => unavailable(reason, r, 'io_setup', detail);
+    const seccomp = seccompMode();
+    if (code === 'EAGAIN') {
+      const nr = readProc('/proc/sys/fs/aio-nr') ?? '?';
+      const max = readProc('/proc/sys/fs/aio-max-nr') ?? '?';
+      return fail('limit', `fs.aio-nr ${nr} has reached fs.aio-max-nr ${max} (a limit shared by the whole host)`);
+    }
+    if (code === 'EPERM') return fail(seccomp === 2 ? 'seccomp' : 'eperm', seccomp === 2 ? 'a seccomp filter refuses io_setup (Seccomp: 2)' : 'io_setup refused with EPERM');
+    if (code === 'ENOSYS') return fail(seccomp === 2 ? 'seccomp' : 'enosys', seccomp === 2 ? 'no io_setup: a seccomp filter (Seccomp: 2), or a kernel built with CONFIG_AIO=n' : 'this kernel has no Linux AIO (CONFIG_AIO=n)');
+    return fail('error', `io_setup failed with ${code}`);
+  }
+  const d = native.io_destroy(ctx[0]!);
+  if (d < 0) return unavailable('error', d, 'io_destroy', `io_destroy failed with ${errnoError(d, 'io_destroy').code}`);
+  return { ok: true };
+}
