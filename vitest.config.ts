@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // forks, not threads: a native crash then takes down one file, not the run.
     pool: 'forks',
     execArgv: ['--expose-gc'],

@@ -1,8 +1,7 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   IoError,
@@ -34,7 +33,7 @@ import {
   writev,
 } from '../lib/index.js';
 import { constant, native } from '../lib/native.js';
-import { autoClose, root, tmpDir, tmpFile } from './helpers/index.js';
+import { autoClose, distEntry, root, tmpDir, tmpFile } from './helpers/index.js';
 
 const IOV_MAX = constant('IOV_MAX');
 const errno = osConstants.errno;
@@ -640,16 +639,6 @@ describe('bad input', () => {
   });
 });
 
-// Children cannot import TypeScript: they use the compiled package in dist/.
-function buildDist(): string {
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  // Serialised: several test files may build at once. Type errors elsewhere
-  // still emit JavaScript, so the exit status is not the test's concern.
-  spawnSync('flock', ['/tmp/iomodes-tsc.lock', process.execPath, tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
-  const entry = join(root, 'dist', 'index.js');
-  if (!existsSync(entry)) throw new Error('tsc did not produce dist/index.js');
-  return pathToFileURL(entry).href;
-}
 
 /** The kernel function a process's main thread sleeps in ('0' where the kernel hides it). */
 function wchan(pid: number): string {
@@ -663,7 +652,7 @@ function wchan(pid: number): string {
 describe('blocking really blocks', () => {
   let entry: string;
   beforeAll(() => {
-    entry = buildDist();
+    entry = distEntry();
   });
 
   it('a read on an empty FIFO returns only after another process writes to it', async () => {

@@ -1,8 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   IoError,
@@ -32,7 +30,7 @@ import {
   write,
 } from '../lib/index.js';
 import { constant } from '../lib/native.js';
-import { autoClose, root, tmpFile } from './helpers/index.js';
+import { autoClose, distEntry, root, tmpFile } from './helpers/index.js';
 
 const IOV_MAX = constant('IOV_MAX');
 const errno = osConstants.errno;
@@ -356,7 +354,7 @@ describe('recv and send', () => {
     // child listens, then send()s and write()s to a closed peer: only the
     // write may raise the signal. Each raised signal is dispatched to the
     // listener separately, so a SIGPIPE from send would make the count 2.
-    const entry = buildDist();
+    const entry = distEntry();
     const code = `
       import { socketpair, close, send, write } from ${JSON.stringify(entry)};
       let signals = 0;
@@ -463,13 +461,3 @@ describe('tryAccept', () => {
   });
 });
 
-// Children cannot import TypeScript: they use the compiled package in dist/.
-function buildDist(): string {
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  // Serialised: several test files may build at once. Type errors elsewhere
-  // still emit JavaScript, so the exit status is not the test's concern.
-  spawnSync('flock', ['/tmp/iomodes-tsc.lock', process.execPath, tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
-  const entry = join(root, 'dist', 'index.js');
-  if (!existsSync(entry)) throw new Error('tsc did not produce dist/index.js');
-  return pathToFileURL(entry).href;
-}

@@ -5,28 +5,18 @@
  * on the expected fd, with the expected result.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mayskip, root, tmpDir } from './helpers/index.js';
+import { distEntry, mayskip, root, tmpDir } from './helpers/index.js';
 
 const hasStrace = spawnSync('strace', ['-V']).status === 0;
 
 let entry: string;
 
-function buildDist(): string {
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  // Serialised: several test files may build at once. Type errors elsewhere
-  // still emit JavaScript, so the exit status is not the test's concern.
-  spawnSync('flock', ['/tmp/iomodes-tsc.lock', process.execPath, tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
-  const path = join(root, 'dist', 'index.js');
-  if (!existsSync(path)) throw new Error('tsc did not produce dist/index.js');
-  return pathToFileURL(path).href;
-}
 
 beforeAll(() => {
-  if (hasStrace) entry = buildDist();
+  if (hasStrace) entry = distEntry();
 });
 
 // Each step runs between markers @@<name>@@ and @@<name>.end@@. The child

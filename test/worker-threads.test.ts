@@ -1,29 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readFileSync, readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WOULD_BLOCK, close, pipe, read, setBlocking, tryRead, write } from '../lib/index.js';
-import { autoClose, fixture, root } from './helpers/index.js';
+import { autoClose, distEntry, fixture, root } from './helpers/index.js';
 
 // Workers and child processes cannot import TypeScript: they use the compiled
 // package in dist/, as a user of the published package would.
 let entry: string;
 
-function buildDist(): string {
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  // Serialised: several test files may build at once. Type errors elsewhere
-  // still emit JavaScript, so the exit status is not the test's concern.
-  spawnSync('flock', ['/tmp/iomodes-tsc.lock', process.execPath, tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
-  const path = join(root, 'dist', 'index.js');
-  if (!existsSync(path)) throw new Error('tsc did not produce dist/index.js');
-  return pathToFileURL(path).href;
-}
 
 beforeAll(() => {
-  entry = buildDist();
+  entry = distEntry();
 });
 
 /** One pipe round trip on the calling thread: the addon works here. */

@@ -4,10 +4,10 @@
  * and child-process runners for exit and blocking behaviour.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, onTestFinished } from 'vitest';
 import { close } from '../../lib/index.js';
 
@@ -82,4 +82,14 @@ export function expectCode(fn: () => unknown, code: string, syscall?: string): v
   expect(caught, `expected an error with code ${code}`).toBeInstanceOf(Error);
   expect((caught as { code?: string }).code).toBe(code);
   if (syscall !== undefined) expect((caught as { syscall?: string }).syscall).toBe(syscall);
+}
+
+/**
+ * The compiled package's entry (dist/index.js, built by test/global-setup.ts)
+ * as a file URL, for child processes and workers, which cannot import .ts.
+ */
+export function distEntry(): string {
+  const entry = join(root, 'dist', 'index.js');
+  if (!existsSync(entry)) throw new Error('dist/index.js is missing: test/global-setup.ts builds it');
+  return pathToFileURL(entry).href;
 }
