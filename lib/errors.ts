@@ -237,3 +237,24 @@ export function invalidArgValue(name: string, value: unknown, reason = 'is inval
   err.code = 'ERR_INVALID_ARG_VALUE';
   return err;
 }
+
+/** An object that is closed, when used again: `ERR_USE_AFTER_CLOSE`, as Node core names it. */
+export interface UseAfterCloseError extends Error {
+  code: 'ERR_USE_AFTER_CLOSE';
+}
+
+/**
+ * The error a use after `close()` throws: `Error` with
+ * `code: 'ERR_USE_AFTER_CLOSE'` (Node core's code for the same mistake).
+ *
+ * @example
+ * ```ts
+ * import { useAfterClose } from 'iomodes';
+ * throw useAfterClose('Epoll'); // Error [ERR_USE_AFTER_CLOSE]: This Epoll is closed
+ * ```
+ */
+export function useAfterClose(what: string): UseAfterCloseError {
+  const err = new Error(`This ${what} is closed`) as UseAfterCloseError;
+  err.code = 'ERR_USE_AFTER_CLOSE';
+  return err;
+}

@@ -4,8 +4,8 @@
  *
  * @module
  */
-export { IoError, WOULD_BLOCK, check, errnoError, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
-export type { ArgumentError, IoErrorContext, WouldBlock } from './errors.js';
+export { IoError, WOULD_BLOCK, check, errnoError, invalidArgType, invalidArgValue, outOfRange, useAfterClose } from './errors.js';
+export type { ArgumentError, IoErrorContext, UseAfterCloseError, WouldBlock } from './errors.js';
 export {
   O,
   open,
@@ -47,6 +47,8 @@ export { getrlimit, setrlimit } from './system.js';
 export type { Limit, Resource } from './system.js';
 
 // lib/multiplex.ts
+export { FD_SETSIZE, POLL, select, poll, Poller, Epoll } from './multiplex.js';
+export type { SelectResult, PollEntry, PollEvent, EpollEvent, EpollOptions, EpollWaitOptions } from './multiplex.js';
 
 // lib/signal.ts, lib/async.ts, lib/direct.ts: probes used by `iomodes doctor`
 export { realtimeSignals } from './signal.js';

@@ -1,0 +1,65 @@
+// Helpers shared by the benchmarks in bench/: interleaved rounds, medians and
+// a plain-text table. Benchmarks measure and print; they never assert.
+
+/** Loads the built package (dist/), or explains how to build it. */
+export async function loadIomodes() {
+  try {
+    return await import('../dist/index.js');
+  } catch (err) {
+    console.error(`bench: cannot load dist/index.js (${err.code ?? err.message}); run \`npm run build\` first.`);
+    process.exit(1);
+  }
+}
+
+/** The median of a list of numbers. */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * Runs each contender `ops` times per round, for `rounds` rounds, rotating
+ * which one goes first so that neither always gets the warmer (or noisier)
+ * slot. `run(ops)` does `ops` operations. Returns ops/s per round and the
+ * median, per contender name.
+ */
+export function interleaved(contenders, { rounds, ops, warmup = Math.min(ops, 20_000) }) {
+  for (const c of contenders) c.run(warmup); // JIT and caches, off the clock
+  const rates = new Map(contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
+    for (const c of order) {
+      const t0 = process.hrtime.bigint();
+      c.run(ops);
+      const ns = Number(process.hrtime.bigint() - t0);
+      rates.get(c.name).push((ops * 1e9) / ns);
+    }
+  }
+  return Object.fromEntries([...rates].map(([name, r]) => [name, { rates: r, median: median(r) }]));
+}
+
+/** Formats a number of operations per second: 1234567 -> "1,234,567". */
+export function perSecond(n) {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Prints rows (arrays of cells) as an aligned table; the first row is the header. */
+export function table(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  ');
+  console.log(line(rows[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows.slice(1)) console.log(line(r));
+}
+
+/** A command-line option `--name=value` as a number, or the default. */
+export function numberOption(name, fallback) {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  const value = arg === undefined ? fallback : Number(arg.slice(name.length + 3));
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    console.error(`bench: --${name} must be a positive integer`);
+    process.exit(2);
+  }
+  return value;
+}
