@@ -147,37 +147,35 @@ describe('check', () => {
 });
 
 describe('invalidArgType', () => {
-  // Each value Node's fs.readSync rejects for an fd (it validates in JS; some
-  // other fs calls validate in C++, word things differently, and Node 20's
-  // fstatSync even aborts on a Symbol), and the same message from ours.
-  const values: [string, unknown][] = [
-    ['a string', 'x'],
-    ['a long string', 'a'.repeat(40)],
-    ['an object', {}],
-    ['an array', []],
-    ['undefined', undefined],
-    ['null', null],
-    ['a bigint', 10n],
-    ['a boolean', true],
-    ['a symbol', Symbol('s')],
-    ['a named function', function foo() {}],
-    ['a null-prototype object', Object.create(null)],
-    ['a Buffer', Buffer.alloc(1)],
+  // Node core's wording (lib/internal/errors.js), as Node 20's fs.readSync
+  // gives it. Fixed strings, not the running Node's: Node 24 validates fs
+  // arguments in C++ and words some of them differently, and our messages
+  // must not change with the Node that runs them.
+  const values: [string, unknown, string][] = [
+    ['a string', 'x', "Received type string ('x')"],
+    ['a long string', 'a'.repeat(40), "Received type string ('aaaaaaaaaaaaaaaaaaaaaaaaa...')"],
+    ['an object', {}, 'Received an instance of Object'],
+    ['an array', [], 'Received an instance of Array'],
+    ['undefined', undefined, 'Received undefined'],
+    ['null', null, 'Received null'],
+    ['a bigint', 10n, 'Received type bigint (10n)'],
+    ['a boolean', true, 'Received type boolean (true)'],
+    ['a symbol', Symbol('s'), 'Received type symbol (Symbol(s))'],
+    ['a named function', function foo() {}, 'Received function foo'],
+    ['a null-prototype object', Object.create(null), 'Received [Object: null prototype] {}'],
+    ['a Buffer', Buffer.alloc(1), 'Received an instance of Buffer'],
   ];
 
-  it.each(values)("words %s as Node's fs does", (_, value) => {
-    const node = catchError(() => readSync(value as number, Buffer.alloc(1)));
+  it.each(values)('words %s as Node core does', (_, value, received) => {
     const ours = invalidArgType('fd', 'of type number', value);
-    expect(node.code).toBe('ERR_INVALID_ARG_TYPE');
     expect(ours).toBeInstanceOf(TypeError);
     expect(ours.code).toBe('ERR_INVALID_ARG_TYPE');
-    expect(ours.message).toBe(node.message);
+    expect(ours.message).toBe(`The "fd" argument must be of type number. ${received}`);
   });
 
-  it('is what the API throws, with the same message as fs.readSync', () => {
+  it('is what the API throws', () => {
     const ours = catchError(() => read('x' as never, Buffer.alloc(1)));
-    const node = catchError(() => readSync('x' as never, Buffer.alloc(1)));
-    expect(ours.message).toBe(node.message);
+    expect(ours.code).toBe('ERR_INVALID_ARG_TYPE');
     expect(ours.message).toBe(`The "fd" argument must be of type number. Received type string ('x')`);
   });
 
@@ -202,23 +200,24 @@ describe('invalidArgType', () => {
 });
 
 describe('outOfRange', () => {
-  /** Rebuilds Node's message with our function, from Node's own range text. */
-  function sameAsNode(fn: () => unknown, name: string, value: unknown): void {
-    const node = catchError(fn);
-    expect(node.code).toBe('ERR_OUT_OF_RANGE');
-    const range = /It must be (.*)\. Received /.exec(node.message)![1]!;
-    const ours = outOfRange(name, range, value);
+  it.each([
+    [-1, '>= 0 && <= 2147483647', '-1'],
+    [1.5, 'an integer', '1.5'],
+    [NaN, 'an integer', 'NaN'],
+    [Infinity, 'an integer', 'Infinity'],
+    [2 ** 31, '>= 0 && <= 2147483647', '2147483648'],
+    [2 ** 32, '>= 0 && <= 2147483647', '4294967296'],
+    [2 ** 33, '>= 0 && <= 2147483647', '8_589_934_592'],
+    [2 ** 53, '>= 0 && <= 2147483647', '9_007_199_254_740_992'],
+    [-(2 ** 40), '>= 0 && <= 2147483647', '-1_099_511_627_776'],
+  ])('words fd %d as Node core does', (fd, range, shown) => {
+    const ours = catchError(() => read(fd, Buffer.alloc(1)));
     expect(ours).toBeInstanceOf(RangeError);
     expect(ours.code).toBe('ERR_OUT_OF_RANGE');
-    expect(ours.message).toBe(node.message);
-  }
-
-  it.each([-1, 1.5, NaN, Infinity, -0.5, 2 ** 31, 2 ** 32, 2 ** 33, 2 ** 53, -(2 ** 40)])("words fd %d as Node's fs does", (fd) => {
-    sameAsNode(() => readSync(fd, Buffer.alloc(1)), 'fd', fd);
+    expect(ours.message).toBe(`The value of "fd" is out of range. It must be ${range}. Received ${shown}`);
   });
 
   it('writes big numbers and bigints with separators, as Node does', () => {
-    sameAsNode(() => readSync(0, Buffer.alloc(1), 0, 1, 2n ** 63n), 'position', 2n ** 63n);
     expect(outOfRange('x', '>= 0', 2 ** 33).message).toBe('The value of "x" is out of range. It must be >= 0. Received 8_589_934_592');
     expect(outOfRange('x', '>= 0', 2 ** 32).message).toBe('The value of "x" is out of range. It must be >= 0. Received 4294967296');
     expect(outOfRange('x', '>= 0', -(2 ** 33)).message).toBe('The value of "x" is out of range. It must be >= 0. Received -8_589_934_592');
@@ -226,14 +225,6 @@ describe('outOfRange', () => {
     expect(outOfRange('x', '>= 0', -(2n ** 40n)).message).toBe('The value of "x" is out of range. It must be >= 0. Received -1_099_511_627_776n');
   });
 
-  it('is what the API throws, with the same message as fs.readSync', () => {
-    for (const fd of [-1, 1.5, 2 ** 31]) {
-      const ours = catchError(() => read(fd, Buffer.alloc(1)));
-      const node = catchError(() => readSync(fd, Buffer.alloc(1)));
-      expect(ours).toBeInstanceOf(RangeError);
-      expect(ours.message).toBe(node.message);
-    }
-  });
 });
 
 describe('invalidArgValue', () => {

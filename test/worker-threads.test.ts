@@ -77,8 +77,10 @@ const [r, w] = pipe({ nonblocking: true });
 const wouldBlock = tryRead(r, Buffer.alloc(1)) === WOULD_BLOCK && WOULD_BLOCK === Symbol.for('iomodes.WOULD_BLOCK');
 close(r);
 close(w);
+// An fd number no process can have open (above RLIMIT_NOFILE): the numbers
+// just closed may already be reused by the other worker.
 let error;
-try { read(r, Buffer.alloc(1)); } catch (err) { error = { isIoError: err instanceof IoError, code: err.code, syscall: err.syscall }; }
+try { read(1 << 30, Buffer.alloc(1)); } catch (err) { error = { isIoError: err instanceof IoError, code: err.code, syscall: err.syscall }; }
 parentPort.postMessage({ id: workerData.id, ok, wouldBlock, error });
 `;
 
