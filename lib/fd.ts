@@ -206,7 +206,15 @@ export interface SocketpairOptions {
 
 const socketTypes: Record<SocketpairType, string> = { stream: 'SOCK_STREAM', dgram: 'SOCK_DGRAM', seqpacket: 'SOCK_SEQPACKET' };
 
-/** `SOCK_CLOEXEC`/`SOCK_NONBLOCK` bits from socket options. @internal */
+/**
+ * `SOCK_CLOEXEC`/`SOCK_NONBLOCK` bits from socket options.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * socketFlags({ nonblocking: true }); // SOCK_CLOEXEC | SOCK_NONBLOCK
+ * ```
+ */
 export function socketFlags(options: Record<string, unknown> | undefined): number {
   const cloexec = validateCloexec(options);
   const nonblocking = flag(options, 'nonblocking', false);

@@ -113,10 +113,24 @@ const load = override
   ? () => requireHere(resolve(override))
   : (requireHere('node-gyp-build') as (dir: string) => unknown);
 
-/** The addon, loaded once per thread (each Worker gets its own instance). */
+/**
+ * The addon, loaded once per thread (each Worker gets its own instance).
+ *
+ * @example
+ * ```ts
+ * const r = native.close(fd); // 0, or -errno
+ * ```
+ */
 export const native = load(root) as NativeBinding;
 
-/** A kernel constant the addon exported; throws if the build lacks it. */
+/**
+ * A kernel constant the addon exported; throws if the build lacks it.
+ *
+ * @example
+ * ```ts
+ * constant('O_NONBLOCK'); // 2048
+ * ```
+ */
 export function constant(name: string): number {
   const value = native.constants[name];
   if (value === undefined) throw new Error(`iomodes: the addon exports no constant ${name}`);

@@ -10,7 +10,15 @@ import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 const INT32_MAX = 2 ** 31 - 1;
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** Throws unless `fd` is an integer in `[0, 2147483647]`. */
+/**
+ * Throws unless `fd` is an integer in `[0, 2147483647]`.
+ *
+ * @example
+ * ```ts
+ * validateFd(3); // ok
+ * validateFd(-1); // RangeError ERR_OUT_OF_RANGE
+ * ```
+ */
 export function validateFd(fd: unknown, name = 'fd'): asserts fd is number {
   if (typeof fd !== 'number') throw invalidArgType(name, 'of type number', fd);
   if (!Number.isInteger(fd) || fd < 0 || fd > INT32_MAX) {
@@ -18,38 +26,81 @@ export function validateFd(fd: unknown, name = 'fd'): asserts fd is number {
   }
 }
 
-/** Throws unless `value` is an integer in `[min, max]`. */
+/**
+ * Throws unless `value` is an integer in `[min, max]`.
+ *
+ * @example
+ * ```ts
+ * validateInteger(5, 'backlog', 0, 65535);
+ * ```
+ */
 export function validateInteger(value: unknown, name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): asserts value is number {
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
   if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
   if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
 }
 
-/** Throws unless `value` is a boolean. */
+/**
+ * Throws unless `value` is a boolean.
+ *
+ * @example
+ * ```ts
+ * validateBoolean(options.cloexec, 'options.cloexec');
+ * ```
+ */
 export function validateBoolean(value: unknown, name: string): asserts value is boolean {
   if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
 }
 
-/** Throws unless `value` is a string. */
+/**
+ * Throws unless `value` is a string.
+ *
+ * @example
+ * ```ts
+ * validateString(path, 'path');
+ * ```
+ */
 export function validateString(value: unknown, name: string): asserts value is string {
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
 }
 
-/** Throws unless `value` is a plain object (or undefined, when optional). */
+/**
+ * Throws unless `value` is a plain object (or undefined, when optional).
+ *
+ * @example
+ * ```ts
+ * validateOptions(options); // undefined or an object
+ * ```
+ */
 export function validateOptions(value: unknown, name = 'options'): asserts value is Record<string, unknown> | undefined {
   if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
     throw invalidArgType(name, 'of type object', value);
   }
 }
 
-/** Throws unless `buffer` is an ArrayBufferView (Buffer, TypedArray, DataView). */
+/**
+ * Throws unless `buffer` is an ArrayBufferView (Buffer, TypedArray, DataView).
+ *
+ * @example
+ * ```ts
+ * validateBuffer(Buffer.alloc(8)); // ok
+ * validateBuffer('text'); // TypeError ERR_INVALID_ARG_TYPE
+ * ```
+ */
 export function validateBuffer(buffer: unknown, name = 'buffer'): asserts buffer is ArrayBufferView {
   if (!ArrayBuffer.isView(buffer)) {
     throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', buffer);
   }
 }
 
-/** Throws unless `buffers` is an array of Uint8Arrays (Buffers), at most `max` long. */
+/**
+ * Throws unless `buffers` is an array of Uint8Arrays (Buffers), at most `max` long.
+ *
+ * @example
+ * ```ts
+ * validateBufferArray([Buffer.alloc(8)], 1024);
+ * ```
+ */
 export function validateBufferArray(buffers: unknown, max: number, name = 'buffers'): asserts buffers is readonly Uint8Array[] {
   if (!Array.isArray(buffers)) throw invalidArgType(name, 'an instance of Array', buffers);
   if (buffers.length > max) throw outOfRange(`${name}.length`, `<= ${max} (IOV_MAX)`, buffers.length);
@@ -61,6 +112,11 @@ export function validateBufferArray(buffers: unknown, max: number, name = 'buffe
 /**
  * Resolves Node-style `(offset, length)` defaults against a buffer and checks
  * both lie inside it. Returns the length to use.
+ *
+ * @example
+ * ```ts
+ * validateRange(Buffer.alloc(8), 2, undefined); // 6: the rest of the buffer
+ * ```
  */
 export function validateRange(buffer: ArrayBufferView, offset: unknown, length: unknown): number {
   const size = buffer.byteLength;
@@ -74,7 +130,15 @@ export function validateRange(buffer: ArrayBufferView, offset: unknown, length: 
   return length;
 }
 
-/** Throws unless `position` is a non-negative safe integer or bigint (or -1 when `allowCurrent`). */
+/**
+ * Throws unless `position` is a non-negative safe integer or bigint (or -1 when `allowCurrent`).
+ *
+ * @example
+ * ```ts
+ * validatePosition(4096n); // ok
+ * validatePosition(-1, 'position', true); // ok: the current offset
+ * ```
+ */
 export function validatePosition(position: unknown, name = 'position', allowCurrent = false): asserts position is number | bigint {
   const min = allowCurrent ? -1 : 0;
   if (typeof position === 'number') {
@@ -87,13 +151,27 @@ export function validatePosition(position: unknown, name = 'position', allowCurr
   }
 }
 
-/** Throws unless `flags` is a non-negative integer made only of bits in `known`. */
+/**
+ * Throws unless `flags` is a non-negative integer made only of bits in `known`.
+ *
+ * @example
+ * ```ts
+ * validateFlags(RWF.NOWAIT, knownRwf);
+ * ```
+ */
 export function validateFlags(flags: unknown, known: number, name = 'flags'): asserts flags is number {
   validateInteger(flags, name, 0, INT32_MAX);
   if ((flags & ~known) !== 0) throw invalidArgValue(name, flags, `has unknown bits 0x${(flags & ~known).toString(16)}`);
 }
 
-/** Throws unless `value` is one of `choices`. */
+/**
+ * Throws unless `value` is one of `choices`.
+ *
+ * @example
+ * ```ts
+ * validateOneOf('tcp4', 'kind', ['tcp4', 'tcp6']);
+ * ```
+ */
 export function validateOneOf<T extends string>(value: unknown, name: string, choices: readonly T[]): asserts value is T {
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
   if (!(choices as readonly string[]).includes(value)) throw invalidArgValue(name, value, `must be one of ${choices.join(', ')}`);

@@ -255,7 +255,14 @@ export function renderDoctor(report: DoctorReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** How to call `iomodes doctor`. */
+/**
+ * How to call `iomodes doctor`, for `--help`.
+ *
+ * @example
+ * ```ts
+ * console.log(`usage: ${usage}`);
+ * ```
+ */
 export const usage = 'iomodes doctor [--json] [--path DIR]';
 
 /**

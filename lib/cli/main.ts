@@ -19,7 +19,15 @@ export interface Command {
   run(args: string[]): number | Promise<number>;
 }
 
-/** Every subcommand, in the order `--help` lists them. */
+/**
+ * Every subcommand, in the order `--help` lists them: adding a command is
+ * one entry here.
+ *
+ * @example
+ * ```ts
+ * commands.map((c) => c.name); // ['doctor']
+ * ```
+ */
 export const commands: readonly Command[] = [doctorCommand];
 
 function help(): string {
