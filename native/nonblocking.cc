@@ -3,6 +3,8 @@
 // turns it into the WOULD_BLOCK sentinel without throwing.
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "addon.h"
 
@@ -24,6 +26,8 @@ FcntlSetfl(const Napi::CallbackInfo& info) {
 }
 
 // recv/send(fd, buf, offset, length, flags): the caller adds MSG_DONTWAIT.
+// Raw recvfrom/sendto (what glibc's recv/send make on x86-64), skipping the
+// cancellation-point wrapper as blocking.cc explains.
 static Napi::Value
 Recv(const Napi::CallbackInfo& info) {
   int32_t fd, flags;
@@ -32,7 +36,7 @@ Recv(const Napi::CallbackInfo& info) {
   if (!ArgInt32(info, 0, &fd) || !ArgByteRange(info, 1, &p, &n) ||
       !ArgInt32(info, 4, &flags))
     return Napi::Value();
-  return Result(info.Env(), IOMODES_RETRY(recv(fd, p, n, flags)));
+  return Result(info.Env(), IOMODES_RETRY(syscall(SYS_recvfrom, fd, p, n, flags, nullptr, nullptr)));
 }
 
 static Napi::Value
@@ -43,7 +47,7 @@ Send(const Napi::CallbackInfo& info) {
   if (!ArgInt32(info, 0, &fd) || !ArgByteRange(info, 1, &p, &n) ||
       !ArgInt32(info, 4, &flags))
     return Napi::Value();
-  return Result(info.Env(), IOMODES_RETRY(send(fd, p, n, flags)));
+  return Result(info.Env(), IOMODES_RETRY(syscall(SYS_sendto, fd, p, n, flags, nullptr, 0)));
 }
 
 void
