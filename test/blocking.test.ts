@@ -1,6 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -33,37 +32,13 @@ import {
   writev,
 } from '../lib/index.js';
 import { constant, native } from '../lib/native.js';
-import { autoClose, distEntry, root, tmpDir, tmpFile } from './helpers/index.js';
+import { autoClose, bad, caught, distEntry, expectArgError, expectIoError, root, tmpDir, tmpFile } from './helpers/index.js';
 
 const IOV_MAX = constant('IOV_MAX');
-const errno = osConstants.errno;
 
-/** Lets a test pass a value of the wrong type, as a JavaScript caller could. */
-const bad = (value: unknown): never => value as never;
 
-function caught(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error('expected the call to throw');
-}
 
-function expectArgError(fn: () => unknown, code: 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE'): void {
-  const err = caught(fn);
-  expect(err).toBeInstanceOf(code === 'ERR_OUT_OF_RANGE' ? RangeError : TypeError);
-  expect(err.code).toBe(code);
-}
 
-function expectIoError(fn: () => unknown, code: string, syscall: string, fd?: number): IoError {
-  const err = caught(fn);
-  expect(err).toBeInstanceOf(IoError);
-  expect(err).toMatchObject({ code, syscall, errno: errno[code as keyof typeof errno] });
-  if (fd !== undefined) expect(err.fd).toBe(fd);
-  expect(err.message).toMatch(new RegExp(`^${code}: .+, ${syscall}$`));
-  return err as unknown as IoError;
-}
 
 /** Reads exactly `n` bytes from a blocking stream fd (TCP may split a write). */
 function readExactly(fd: number, n: number): Buffer {

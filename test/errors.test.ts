@@ -6,16 +6,8 @@ import { describe, expect, it } from 'vitest';
 import * as iomodes from '../lib/index.js';
 import { IoError, WOULD_BLOCK, check, errnoError, invalidArgType, invalidArgValue, outOfRange } from '../lib/errors.js';
 import { close, open, pipe, read } from '../lib/index.js';
-import { tmpDir } from './helpers/index.js';
+import { caught, tmpDir } from './helpers/index.js';
 
-function catchError(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a throw');
-}
 
 const errnos = osConstants.errno as Readonly<Record<string, number>>;
 
@@ -89,8 +81,8 @@ describe('IoError', () => {
   });
 
   it("matches the error Node's own fs gives for the same failure", () => {
-    const ours = catchError(() => read(1_000_000, Buffer.alloc(1)));
-    const node = catchError(() => readSync(1_000_000, Buffer.alloc(1)));
+    const ours = caught(() => read(1_000_000, Buffer.alloc(1)));
+    const node = caught(() => readSync(1_000_000, Buffer.alloc(1)));
     expect(ours).toBeInstanceOf(IoError);
     expect(ours.code).toBe(node.code);
     expect(ours.syscall).toBe(node.syscall);
@@ -101,16 +93,16 @@ describe('IoError', () => {
     expect(ours.fd).toBe(1_000_000);
 
     const path = join(tmpDir(), 'missing');
-    const oursOpen = catchError(() => open(path));
-    const nodeOpen = catchError(() => openSync(path, 'r'));
+    const oursOpen = caught(() => open(path));
+    const nodeOpen = caught(() => openSync(path, 'r'));
     for (const key of ['code', 'syscall', 'path', 'message'] as const) expect(oursOpen[key], key).toBe(nodeOpen[key]);
     expect(oursOpen.errno).toBe(-(nodeOpen.errno as number));
 
     const [r, w] = pipe();
     close(w);
     close(r);
-    const oursClose = catchError(() => close(r));
-    const nodeClose = catchError(() => closeSync(r));
+    const oursClose = caught(() => close(r));
+    const nodeClose = caught(() => closeSync(r));
     expect(oursClose.message).toBe(nodeClose.message);
     expect(oursClose.message).toBe('EBADF: bad file descriptor, close');
   });
@@ -137,7 +129,7 @@ describe('check', () => {
   });
 
   it('throws the IoError of a negative result', () => {
-    const err = catchError(() => check(-errnos.EAGAIN!, 'read', { fd: 5 }));
+    const err = caught(() => check(-errnos.EAGAIN!, 'read', { fd: 5 }));
     expect(err).toBeInstanceOf(IoError);
     expect(err.code).toBe('EAGAIN');
     expect(err.errno).toBe(errnos.EAGAIN);
@@ -174,7 +166,7 @@ describe('invalidArgType', () => {
   });
 
   it('is what the API throws', () => {
-    const ours = catchError(() => read('x' as never, Buffer.alloc(1)));
+    const ours = caught(() => read('x' as never, Buffer.alloc(1)));
     expect(ours.code).toBe('ERR_INVALID_ARG_TYPE');
     expect(ours.message).toBe(`The "fd" argument must be of type number. Received type string ('x')`);
   });
@@ -187,12 +179,12 @@ describe('invalidArgType', () => {
     ['a number', 5],
     ['a multi-line string', 'a\nb'],
   ])('words %s as Node does', (_, value) => {
-    const node = catchError(() => mkdirSync(join(tmpDir(), 'd'), { recursive: value as never }));
+    const node = caught(() => mkdirSync(join(tmpDir(), 'd'), { recursive: value as never }));
     expect(invalidArgType('options.recursive', 'of type boolean', value).message).toBe(node.message);
   });
 
   it("calls a dotted name a property, as Node does", () => {
-    const node = catchError(() => mkdirSync(join(tmpDir(), 'd'), { recursive: 'x' as never }));
+    const node = caught(() => mkdirSync(join(tmpDir(), 'd'), { recursive: 'x' as never }));
     const ours = invalidArgType('options.recursive', 'of type boolean', 'x');
     expect(ours.message).toBe(node.message);
     expect(ours.message).toBe(`The "options.recursive" property must be of type boolean. Received type string ('x')`);
@@ -211,7 +203,7 @@ describe('outOfRange', () => {
     [2 ** 53, '>= 0 && <= 2147483647', '9_007_199_254_740_992'],
     [-(2 ** 40), '>= 0 && <= 2147483647', '-1_099_511_627_776'],
   ])('words fd %d as Node core does', (fd, range, shown) => {
-    const ours = catchError(() => read(fd, Buffer.alloc(1)));
+    const ours = caught(() => read(fd, Buffer.alloc(1)));
     expect(ours).toBeInstanceOf(RangeError);
     expect(ours.code).toBe('ERR_OUT_OF_RANGE');
     expect(ours.message).toBe(`The value of "fd" is out of range. It must be ${range}. Received ${shown}`);
@@ -229,7 +221,7 @@ describe('outOfRange', () => {
 
 describe('invalidArgValue', () => {
   it("words a bad value as Node's fs does", () => {
-    const node = catchError(() => openSync('/', 'zz' as never));
+    const node = caught(() => openSync('/', 'zz' as never));
     const ours = invalidArgValue('flags', 'zz');
     expect(node.code).toBe('ERR_INVALID_ARG_VALUE');
     expect(ours).toBeInstanceOf(TypeError);
@@ -258,7 +250,7 @@ describe('argument errors, from the API', () => {
         [() => read(r, 'buf' as never), 'ERR_INVALID_ARG_TYPE'],
         [() => close(-1), 'ERR_OUT_OF_RANGE'],
       ] as const) {
-        const err = catchError(fn);
+        const err = caught(fn);
         expect(err).not.toBeInstanceOf(IoError);
         expect(err.code).toBe(code);
       }

@@ -1,5 +1,4 @@
 import { closeSync, constants as fsConstants, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +29,7 @@ import {
   type SocketKind,
 } from '../lib/index.js';
 import { constant } from '../lib/native.js';
-import { autoClose, mayskip, tmpDir, tmpFile } from './helpers/index.js';
+import { autoClose, caught, expectArgError, expectIoError, mayskip, tmpDir, tmpFile } from './helpers/index.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -102,44 +101,8 @@ function tcpState(fd: number): string | undefined {
   return undefined;
 }
 
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
-/** Asserts a syscall failure in the documented shape. */
-function expectIoError(fn: () => unknown, code: string, syscall: string, context: { fd?: number; path?: string } = {}): IoError {
-  const err = catchError(fn) as IoError;
-  expect(err).toBeInstanceOf(IoError);
-  expect(err).toBeInstanceOf(Error);
-  expect(err.code).toBe(code);
-  expect(err.errno).toBe((osConstants.errno as Record<string, number>)[code]);
-  expect(err.errno).toBeGreaterThan(0);
-  expect(err.syscall).toBe(syscall);
-  expect(err.message).toMatch(new RegExp(`^${code}: [a-z].*, ${syscall}`));
-  if ('fd' in context) expect(err.fd).toBe(context.fd);
-  if ('path' in context) {
-    expect(err.path).toBe(context.path);
-    expect(err.message.endsWith(`, ${syscall} '${context.path}'`)).toBe(true);
-  } else {
-    expect(err).not.toHaveProperty('path');
-  }
-  return err;
-}
 
-type ArgCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE';
-/** Asserts a Node-style argument error naming `name`. */
-function expectArgError(fn: () => unknown, code: ArgCode, name?: string): void {
-  const err = catchError(fn) as Error & { code: string };
-  expect(err).not.toBeInstanceOf(IoError);
-  expect(err).toBeInstanceOf(code === 'ERR_OUT_OF_RANGE' ? RangeError : TypeError);
-  expect(err.code).toBe(code);
-  if (name !== undefined) expect(err.message).toMatch(new RegExp(`["']${name.replace(/[.[\]]/g, '\\$&')}["']`));
-}
 
 const NEVER_OPENED = 1_000_000;
 const badTypeFds: unknown[] = ['3', {}, undefined, null, 3n, [3], true, () => 3];
@@ -290,7 +253,7 @@ describe('open', () => {
     const path = join(tmpDir(), 'missing', 'file');
     const err = expectIoError(() => open(path), 'ENOENT', 'open', { path });
     expect(err.message).toBe(`ENOENT: no such file or directory, open '${path}'`);
-    const nodeErr = catchError(() => openSync(path, 'r')) as NodeJS.ErrnoException;
+    const nodeErr = caught(() => openSync(path, 'r')) as NodeJS.ErrnoException;
     expect(err.message).toBe(nodeErr.message);
     expect(err).not.toHaveProperty('fd');
   });
@@ -348,7 +311,7 @@ describe('close', () => {
   it('closes an fd opened by Node, and Node then sees it closed', () => {
     const fd = openSync(tmpFile('x'), 'r');
     close(fd);
-    expect((catchError(() => closeSync(fd)) as NodeJS.ErrnoException).code).toBe('EBADF');
+    expect((caught(() => closeSync(fd)) as NodeJS.ErrnoException).code).toBe('EBADF');
   });
 
   it('does not touch the fd when the argument is bad', () => {

@@ -823,7 +823,7 @@ describe('Epoll on the event loop, in other processes and threads', () => {
   it('gives each worker thread its own epoll and watcher', async () => {
     const code = `
       import { parentPort, workerData } from 'node:worker_threads';
-      const { Epoll, socketpair, write, tryRead } = await import(workerData.entry);
+      const { Epoll, close, socketpair, write, tryRead } = await import(workerData.entry);
       const [a, b] = socketpair({ nonblocking: true });
       const ep = Epoll.create();
       ep.add(a, Epoll.IN, workerData.id);
@@ -835,12 +835,19 @@ describe('Epoll on the event loop, in other processes and threads', () => {
       const buf = Buffer.alloc(16);
       const n = tryRead(a, buf);
       parentPort.postMessage({ data: events.map((e) => e.data), read: buf.toString('utf8', 0, n), timers: timers > 0, epfd: ep.fd });
-      ep.close();
+      // Stay open until every worker has reported, so no two can share an fd number.
+      parentPort.once('message', () => {
+        ep.close();
+        close(a);
+        close(b);
+        parentPort.close();
+      });
     `;
     const path = fixture(code, 'worker.mjs');
     const workers = ['w1', 'w2', 'w3'].map((id) => new Worker(path, { workerData: { entry: distEntry(), id } }));
     const exits = workers.map((w) => once(w, 'exit'));
     const results = await Promise.all(workers.map(async (w) => (await once(w, 'message'))[0]));
+    for (const w of workers) w.postMessage('close');
     expect((await Promise.all(exits)).map(([status]) => status)).toEqual([0, 0, 0]);
     expect(results.map((r) => [r.data, r.read, r.timers])).toEqual([
       [['w1'], 'w1', true],

@@ -1,9 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
-  IoError,
   MSG,
   WOULD_BLOCK,
   bind,
@@ -30,35 +28,13 @@ import {
   write,
 } from '../lib/index.js';
 import { constant } from '../lib/native.js';
-import { autoClose, distEntry, root, tmpFile } from './helpers/index.js';
+import { autoClose, bad, distEntry, expectArgError, expectIoError, root, tmpFile } from './helpers/index.js';
 
 const IOV_MAX = constant('IOV_MAX');
-const errno = osConstants.errno;
 
-const bad = (value: unknown): never => value as never;
 
-function caught(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error('expected the call to throw');
-}
 
-function expectArgError(fn: () => unknown, code: 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE'): void {
-  const err = caught(fn);
-  expect(err).toBeInstanceOf(code === 'ERR_OUT_OF_RANGE' ? RangeError : TypeError);
-  expect(err.code).toBe(code);
-}
 
-function expectIoError(fn: () => unknown, code: string, syscall: string, fd?: number): void {
-  const err = caught(fn);
-  expect(err).toBeInstanceOf(IoError);
-  expect(err).toMatchObject({ code, syscall, errno: errno[code as keyof typeof errno] });
-  if (fd !== undefined) expect(err.fd).toBe(fd);
-  expect(err.message).toMatch(new RegExp(`^${code}: .+, ${syscall}$`));
-}
 
 /** The fd's file status flags as the kernel reports them, independently of fcntl. */
 function fdinfoFlags(fd: number): number {

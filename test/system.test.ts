@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IoError, close, eventfd, getrlimit, setrlimit, type Limit, type Resource } from '../lib/index.js';
+import { caught, expectArgError } from './helpers/index.js';
 
 /** The kernel's own account of a limit, from /proc/self/limits. */
 function procLimit(label: string): Limit {
@@ -19,22 +20,7 @@ const labels: Record<Resource, string> = {
   memlock: 'Max locked memory',
 };
 
-function catchError(fn: () => unknown): Error & Record<string, unknown> {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a throw');
-}
 
-function expectArgError(fn: () => unknown, code: string, name: string): void {
-  const err = catchError(fn);
-  expect(err).not.toBeInstanceOf(IoError);
-  expect(err).toBeInstanceOf(code === 'ERR_OUT_OF_RANGE' ? RangeError : TypeError);
-  expect(err.code).toBe(code);
-  expect(err.message).toMatch(new RegExp(`["']${name.replace('.', '\\.')}["']`));
-}
 
 /** Runs `fn` with RLIMIT_NOFILE's original value restored afterwards, whatever happens. */
 function withNofile(fn: (original: Limit) => void): void {
@@ -116,7 +102,7 @@ describe('setrlimit', () => {
   it('gives EPERM for a hard limit above what the kernel allows (fs.nr_open), and changes nothing', () => {
     const nrOpen = Number(readFileSync('/proc/sys/fs/nr_open', 'utf8'));
     withNofile((original) => {
-      const err = catchError(() => setrlimit('nofile', { soft: original.soft, hard: nrOpen + 1 }));
+      const err = caught(() => setrlimit('nofile', { soft: original.soft, hard: nrOpen + 1 }));
       expect(err).toBeInstanceOf(IoError);
       expect(err.code).toBe('EPERM');
       expect(err.errno).toBe(1);
@@ -133,7 +119,7 @@ describe('setrlimit', () => {
     expect(getrlimit('memlock')).toEqual(memlock);
     // nofile can never be unlimited: RLIM_INFINITY exceeds fs.nr_open.
     withNofile(({ soft }) => {
-      const err = catchError(() => setrlimit('nofile', { soft, hard: Infinity }));
+      const err = caught(() => setrlimit('nofile', { soft, hard: Infinity }));
       expect(err.code).toBe('EPERM');
     });
   });
@@ -154,7 +140,7 @@ describe('setrlimit', () => {
       expectArgError(() => setrlimit('nofile', { soft: 10n as never, hard }), 'ERR_INVALID_ARG_TYPE', 'limit.soft');
       expectArgError(() => setrlimit('nofile', { soft, hard: 2 ** 53 }), 'ERR_OUT_OF_RANGE', 'limit.hard');
       // A soft limit above the hard one: the kernel would say EINVAL; we say which.
-      const err = catchError(() => setrlimit('nofile', { soft: hard + 1, hard }));
+      const err = caught(() => setrlimit('nofile', { soft: hard + 1, hard }));
       expect(err.code).toBe('ERR_OUT_OF_RANGE');
       expect(err.message).toBe(`The value of "limit.soft" is out of range. It must be <= limit.hard (${hard}). Received ${hard + 1}`);
       expectArgError(() => setrlimit('nofile', { soft: Infinity, hard }), 'ERR_OUT_OF_RANGE', 'limit.soft');

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, onTestFinished } from 'vitest';
-import { close } from '../../lib/index.js';
+import { constants as osConstants } from 'node:os';
+import { close, IoError, type IoErrorContext } from '../../lib/index.js';
 
 /** The repository root. */
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -71,17 +72,51 @@ export function fixture(code: string, name = 'fixture.mjs'): string {
   return path;
 }
 
-/** Asserts that `fn` throws an error carrying `code` (and optionally `syscall`). */
-export function expectCode(fn: () => unknown, code: string, syscall?: string): void {
-  let caught: unknown;
+/** Lets a test pass a value of the wrong type, as a JavaScript caller could. */
+export const bad = (value: unknown): never => value as never;
+
+/** The error `fn` throws; fails the test if it returns. */
+export function caught(fn: () => unknown): Error & Record<string, unknown> {
   try {
     fn();
   } catch (err) {
-    caught = err;
+    return err as Error & Record<string, unknown>;
   }
-  expect(caught, `expected an error with code ${code}`).toBeInstanceOf(Error);
-  expect((caught as { code?: string }).code).toBe(code);
-  if (syscall !== undefined) expect((caught as { syscall?: string }).syscall).toBe(syscall);
+  throw new Error('expected the call to throw');
+}
+
+/** The Node-style argument error codes. */
+export type ArgCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE';
+
+/** Asserts a Node-style argument error (thrown before any syscall), naming `name` if given. */
+export function expectArgError(fn: () => unknown, code: ArgCode, name?: string): void {
+  const err = caught(fn);
+  expect(err).not.toBeInstanceOf(IoError);
+  expect(err).toBeInstanceOf(code === 'ERR_OUT_OF_RANGE' ? RangeError : TypeError);
+  expect(err.code).toBe(code);
+  if (name !== undefined) expect(err.message).toMatch(new RegExp(`["']${name.replace(/[.[\]]/g, '\\$&')}["']`));
+}
+
+/**
+ * Asserts a syscall failure in the documented shape: an IoError with `code`,
+ * the positive `errno`, `syscall`, and the `fd` or `path` it was given.
+ */
+export function expectIoError(fn: () => unknown, code: string, syscall: string, context: number | IoErrorContext = {}): IoError {
+  const where = typeof context === 'number' ? { fd: context } : context;
+  const err = caught(fn) as unknown as IoError;
+  expect(err).toBeInstanceOf(IoError);
+  expect(err.code).toBe(code);
+  expect(err.errno).toBe((osConstants.errno as Record<string, number>)[code]);
+  expect(err.syscall).toBe(syscall);
+  expect(err.message).toMatch(new RegExp(`^${code}: [a-z].*, ${syscall}`));
+  if ('fd' in where) expect(err.fd).toBe(where.fd);
+  if ('path' in where) {
+    expect(err.path).toBe(where.path);
+    expect(err.message.endsWith(`, ${syscall} '${where.path}'`)).toBe(true);
+  } else {
+    expect(err).not.toHaveProperty('path');
+  }
+  return err;
 }
 
 /**
@@ -92,4 +127,11 @@ export function distEntry(): string {
   const entry = join(root, 'dist', 'index.js');
   if (!existsSync(entry)) throw new Error('dist/index.js is missing: test/global-setup.ts builds it');
   return pathToFileURL(entry).href;
+}
+
+/** Asserts that `fn` throws an error carrying `code` (and optionally `syscall`). */
+export function expectCode(fn: () => unknown, code: string, syscall?: string): void {
+  const err = caught(fn);
+  expect((err as { code?: string }).code).toBe(code);
+  if (syscall !== undefined) expect((err as { syscall?: string }).syscall).toBe(syscall);
 }
