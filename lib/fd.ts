@@ -446,7 +446,9 @@ export function connect(fd: number, address: SocketAddress): boolean {
 /**
  * Completes a non-blocking {@link connect}: reads `SO_ERROR` and throws the
  * connection's error (`ECONNREFUSED`, …) as an {@link IoError} from
- * `connect`. Call it once the socket is writable.
+ * `connect`. Call it once the socket is writable. A socket that is not
+ * connected (yet) — still in progress, or never connected — throws
+ * `ENOTCONN`, so an early call cannot pass for success.
  *
  * @example
  * ```ts
@@ -457,6 +459,8 @@ export function connect(fd: number, address: SocketAddress): boolean {
 export function finishConnect(fd: number): void {
   const error = getsockopt(fd, 'SO_ERROR');
   if (error !== 0) throw errnoError(-error, 'connect', { fd });
+  const peer = native.getpeername(fd);
+  if (typeof peer === 'number') throw errnoError(peer, 'connect', { fd });
 }
 
 /**

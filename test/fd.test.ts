@@ -920,11 +920,14 @@ describe('connect', () => {
 // ---------------------------------------------------------------- finishConnect
 
 describe('finishConnect', () => {
-  it('succeeds on a connected socket and on one that never connected (no pending error)', () => {
+  it('succeeds on a connected socket', () => {
     const { client } = tcpPair();
     expect(finishConnect(client)).toBeUndefined();
+  });
+
+  it('throws ENOTCONN from connect for a socket that never connected, rather than pass for success', () => {
     const [fresh] = autoClose(socket('tcp4'));
-    expect(finishConnect(fresh)).toBeUndefined();
+    expectIoError(() => finishConnect(fresh), 'ENOTCONN', 'connect', { fd: fresh });
   });
 
   it('throws ENOTSOCK from getsockopt for a non-socket', () => {
