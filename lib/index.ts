@@ -43,8 +43,8 @@ export type {
 } from './fd.js';
 export { RWF, read, write, pread, pwrite, readv, writev, preadv2, pwritev2, fsync, fdatasync } from './blocking.js';
 export { MSG, setBlocking, isBlocking, tryRead, tryWrite, tryReadv, tryWritev, recv, send, tryAccept } from './nonblocking.js';
-export { getrlimit, setrlimit } from './system.js';
-export type { Limit, Resource } from './system.js';
+export { debugCounters, getrlimit, setrlimit } from './system.js';
+export type { DebugCounters, Limit, Resource } from './system.js';
 
 // lib/multiplex.ts
 export { FD_SETSIZE, POLL, select, poll, Poller, Epoll } from './multiplex.js';

@@ -28,6 +28,9 @@ export interface NativeSockaddr {
 export interface NativeBinding {
   readonly constants: Readonly<Record<string, number>>;
 
+  // native/addon.cc
+  debug_counters(): { watchers: number };
+
   // native/fd.cc
   open(path: string, flags: number, mode: number): number;
   close(fd: number): number;

@@ -2,7 +2,8 @@
  * Process resource limits that bound what the I/O modes can do:
  * `RLIMIT_NOFILE` (how many fds, so how many sockets one epoll can watch),
  * `RLIMIT_SIGPENDING` (how many real-time signals can queue for
- * signal-driven I/O) and `RLIMIT_MEMLOCK` (how large an io_uring may be).
+ * signal-driven I/O) and `RLIMIT_MEMLOCK` (how large an io_uring may be);
+ * and the addon's own count of the native resources it holds open.
  *
  * @module
  */
@@ -58,4 +59,30 @@ export function setrlimit(resource: Resource, limit: Limit): void {
   // The kernel would say EINVAL; this is the caller's mistake, so say which.
   if (limit.soft > limit.hard) throw outOfRange('limit.soft', `<= limit.hard (${limit.hard})`, limit.soft);
   check(native.setrlimit(constant(resources[resource]), limit.soft, limit.hard), 'setrlimit');
+}
+
+/** The native resources this thread's addon instance holds open. */
+export interface DebugCounters {
+  /** Open watchers (`uv_poll_t` handles), one per watched `Epoll` among others. */
+  watchers: number;
+}
+
+/**
+ * The native resources this thread (main or Worker) holds open: a leak check
+ * for tests and long-running programs. After every `Epoll` is closed, and
+ * its close has run on the loop, `watchers` is back to 0.
+ *
+ * @example
+ * ```ts
+ * import { Epoll, debugCounters } from 'iomodes';
+ * const ep = Epoll.create();
+ * ep.watch(() => {});
+ * debugCounters(); // { watchers: 1 }
+ * ep.close();
+ * setImmediate(() => debugCounters()); // { watchers: 0 }
+ * ```
+ */
+export function debugCounters(): DebugCounters {
+  const { watchers } = native.debug_counters();
+  return { watchers };
 }

@@ -8,12 +8,6 @@
 
 namespace iomodes {
 
-// Per-environment state. Later modes (watchers, rings) hang their registries
-// here; Node deletes it when the environment is torn down.
-struct AddonData {
-  uint32_t loads = 0;
-};
-
 void
 ThrowTypeError(Napi::Env env, const char* message) {
   Napi::Error e = Napi::TypeError::New(env, message);
@@ -132,11 +126,22 @@ ArgByteRange(const Napi::CallbackInfo& info,
   return true;
 }
 
+// debug_counters() -> { watchers }: this environment's open native
+// resources, for leak checks.
+static Napi::Value
+DebugCounters(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  AddonData* data = GetAddonData(info.Env());
+  o.Set("watchers", Napi::Number::New(info.Env(), data ? data->open_watchers : 0));
+  return o;
+}
+
 Napi::Object
 Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   Napi::Object constants = Napi::Object::New(env);
   exports.Set("constants", constants);
+  Export(exports, "debug_counters", DebugCounters);
   InitFd(env, exports, constants);
   InitBlocking(env, exports, constants);
   InitNonblocking(env, exports, constants);

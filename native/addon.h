@@ -13,6 +13,20 @@
 
 namespace iomodes {
 
+// Per-environment state (main thread and each Worker): Node deletes it when
+// the environment is torn down. Counters here let tests check that every
+// native resource an environment opened was closed again.
+struct AddonData {
+  uint32_t open_watchers = 0;
+};
+
+inline AddonData*
+GetAddonData(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<AddonData*>(data);
+}
+
 // A syscall result as it crosses into JS: the value, or -errno on failure.
 #define IOMODES_ERRNO(expr) \
   ({                        \

@@ -89,6 +89,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     h->owner = this;
     h->poll.data = h;
     handle_ = h;
+    if (AddonData* data = GetAddonData(env_)) data->open_watchers++;
     fd_ = fd;
     state_ = kOpen;
     self_ = Napi::Persistent(Value());
@@ -210,6 +211,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   void Closed() {
     handle_ = nullptr;
     state_ = kClosed;
+    if (AddonData* data = GetAddonData(env_)) data->open_watchers--;
     if (hook_ != nullptr) {
       napi_remove_async_cleanup_hook(hook_);
       hook_ = nullptr;

@@ -1,7 +1,10 @@
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
+import { setImmediate as tick } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { IoError, close, eventfd, getrlimit, setrlimit, type Limit, type Resource } from '../lib/index.js';
-import { caught, expectArgError } from './helpers/index.js';
+import { Epoll, IoError, close, debugCounters, eventfd, getrlimit, setrlimit, type Limit, type Resource } from '../lib/index.js';
+import { caught, distEntry, expectArgError, fixture } from './helpers/index.js';
 
 /** The kernel's own account of a limit, from /proc/self/limits. */
 function procLimit(label: string): Limit {
@@ -146,5 +149,37 @@ describe('setrlimit', () => {
       expectArgError(() => setrlimit('nofile', { soft: Infinity, hard }), 'ERR_OUT_OF_RANGE', 'limit.soft');
       expect(getrlimit('nofile')).toEqual({ soft, hard });
     });
+  });
+});
+
+describe('debugCounters', () => {
+  it('counts an open watcher until its close has run on the loop', async () => {
+    const base = debugCounters().watchers;
+    const epolls = [Epoll.create(), Epoll.create()];
+    for (const ep of epolls) ep.watch(() => {});
+    expect(debugCounters()).toEqual({ watchers: base + 2 });
+    for (const ep of epolls) ep.close();
+    // uv_close completes on the next loop turn.
+    for (let i = 0; i < 10 && debugCounters().watchers !== base; i++) await tick();
+    expect(debugCounters()).toEqual({ watchers: base });
+  });
+
+  it("counts per thread: a Worker's watchers are not the main thread's", async () => {
+    const base = debugCounters().watchers;
+    const code = `
+      import { parentPort, workerData } from 'node:worker_threads';
+      const { Epoll, debugCounters } = await import(workerData.entry);
+      const before = debugCounters().watchers;
+      const ep = Epoll.create();
+      ep.watch(() => {});
+      parentPort.postMessage({ before, during: debugCounters().watchers });
+      ep.close();
+    `;
+    const worker = new Worker(fixture(code, 'counters.mjs'), { workerData: { entry: distEntry() } });
+    const [message] = await once(worker, 'message');
+    expect(message).toEqual({ before: 0, during: 1 });
+    expect(debugCounters().watchers).toBe(base);
+    const [status] = await once(worker, 'exit');
+    expect(status).toBe(0);
   });
 });
