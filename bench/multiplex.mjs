@@ -13,12 +13,13 @@
 //     loop, non-blocking sockets) and a `net` echo server. The client is the
 //     C program bench/echo-client.c, compiled here with `cc`, in a third
 //     process; its CPU use is printed beside the figures so that one can see
-//     it is not the bottleneck.
-import { execFileSync, spawn } from 'node:child_process';
+//     whether it is the bottleneck. On a machine with 2+ CPUs the client is
+//     pinned to CPU 0 and the servers to CPU 1.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadIomodes, median, numberOption, pairedRatio, perSecond, table } from './lib.mjs';
@@ -115,6 +116,16 @@ async function serveEpoll() {
 
 // Driver -------------------------------------------------------------------
 
+// Client on CPU 0, servers on CPU 1 (taskset exec()s, so the pid is the
+// program's): without pinning, client and server migrate across the two
+// cores of a small machine and the figures swing by ±20% from run to run.
+function canPin() {
+  return availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+}
+function pinned(cpu, file, args) {
+  return canPin() ? ['taskset', ['-c', String(cpu), file, ...args]] : [file, args];
+}
+
 async function main() {
   const io = await loadIomodes();
   const seconds = numberOption('seconds', 2);
@@ -193,7 +204,7 @@ function waitCost(io) {
 }
 
 async function startServer(kind) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), `--serve=${kind}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...pinned(1, process.execPath, [fileURLToPath(import.meta.url), `--serve=${kind}`]), { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = await once(child.stdout, 'data');
   return { child, port: Number(String(line).trim()) };
 }
@@ -225,7 +236,7 @@ async function echo({ seconds, rounds, conns }) {
       for (const kind of order) {
         const { child, port } = servers[kind];
         const serverCpu0 = cpuSeconds(child.pid);
-        const out = execFileSync(client, [String(port), String(conns), String(seconds), '64'], { encoding: 'utf8' });
+        const out = execFileSync(...pinned(0, client, [String(port), String(conns), String(seconds), '64']), { encoding: 'utf8' });
         const serverCpu = cpuSeconds(child.pid) - serverCpu0;
         const r = JSON.parse(out);
         runs[kind].push({ rate: r.roundTrips / r.seconds, clientCpu: r.cpuSeconds / r.seconds, serverCpu: serverCpu / r.seconds });
@@ -255,7 +266,7 @@ async function echo({ seconds, rounds, conns }) {
   }
   // Both servers ran back to back in each round: the ratio is taken per round.
   const rates = Object.fromEntries(Object.entries(runs).map(([kind, r]) => [kind, { rates: r.map((x) => x.rate) }]));
-  console.log(`(2) echo ping-pong, 64 B messages, ${conns} TCP connections on 127.0.0.1, ${rounds} rounds × ${seconds} s; C client in its own process\n`);
+  console.log(`(2) echo ping-pong, 64 B messages, ${conns} TCP connections on 127.0.0.1, ${rounds} rounds × ${seconds} s; C client in its own process${canPin() ? ' (client on CPU 0, server on CPU 1)' : ''}\n`);
   table(rows);
   console.log('');
   console.log(`epoll server / net server = ${pairedRatio(rates, 'epoll', 'net').toFixed(2)}× round trips/s (median of per-round ratios; target ≥ 1.5×)`);
