@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  Epoll,
   IoError,
   O,
   accept,
@@ -325,6 +327,41 @@ describe('close', () => {
 });
 
 // ---------------------------------------------------------------- dup
+
+describe('close-on-exec', () => {
+  it('lets no fd iomodes made leak into a child process', () => {
+    const { listener, client, server } = tcpPair();
+    const file = tmpFile('x');
+    const fds = [
+      ...autoClose(...pipe()),
+      ...autoClose(...pipe({ nonblocking: true })),
+      ...autoClose(...socketpair({ type: 'dgram' })),
+      ...autoClose(eventfd(), socket('udp6'), socket('unix'), open(file), open(file, O.RDWR)),
+      listener.fd,
+      client,
+      server,
+    ];
+    fds.push(...autoClose(dup(fds[0]!)));
+    const epoll = Epoll.create();
+    epoll.watch(() => {});
+    fds.push(epoll.fd);
+    try {
+      // What each fd is (pipe:[inode], socket:[inode], a path, anon_inode:…),
+      // as the child would see it if it had inherited the fd.
+      const ours = new Set(fds.map((fd) => readlinkSync(`/proc/self/fd/${fd}`)).filter((t) => !t.startsWith('anon_inode:')));
+      const child = spawnSync('/bin/sh', ['-c', 'for f in /proc/self/fd/*; do readlink "$f"; done; true'], { encoding: 'utf8' });
+      expect(child.status).toBe(0);
+      const inherited = child.stdout.split('\n').filter((t) => ours.has(t));
+      expect(inherited).toEqual([]);
+      // anon inodes (eventfd, eventpoll) share names, so count them instead.
+      const anon = (t: string) => t === 'anon_inode:[eventfd]' || t === 'anon_inode:[eventpoll]';
+      expect(child.stdout.split('\n').filter(anon)).toEqual([]);
+      expect(ours.size).toBeGreaterThan(8);
+    } finally {
+      epoll.close();
+    }
+  });
+});
 
 describe('dup', () => {
   it('gives a new fd sharing the file offset', () => {
