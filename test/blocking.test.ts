@@ -32,7 +32,7 @@ import {
   writev,
 } from '../lib/index.js';
 import { constant, native } from '../lib/native.js';
-import { autoClose, bad, caught, distEntry, expectArgError, expectIoError, root, tmpDir, tmpFile } from './helpers/index.js';
+import { autoClose, bad, caught, closedFd, distEntry, expectArgError, expectIoError, NEVER_OPENED, root, tmpDir, tmpFile } from './helpers/index.js';
 
 const IOV_MAX = constant('IOV_MAX');
 
@@ -65,15 +65,7 @@ function drain(r: number): string {
   return Buffer.concat(chunks).toString();
 }
 
-function closedFd(): number {
-  const [r, w] = pipe();
-  close(r);
-  close(w);
-  return r;
-}
 
-/** An fd number no process here ever opened (validateFd accepts it; the kernel does not). */
-const NEVER_OPENED = 2 ** 31 - 1;
 
 describe('read and write', () => {
   it('move bytes through a pipe', () => {

@@ -28,7 +28,7 @@ import {
   write,
 } from '../lib/index.js';
 import { constant } from '../lib/native.js';
-import { autoClose, bad, distEntry, expectArgError, expectIoError, root, tmpFile } from './helpers/index.js';
+import { autoClose, bad, closedFd, distEntry, expectArgError, expectIoError, NEVER_OPENED, root, tmpFile } from './helpers/index.js';
 
 const IOV_MAX = constant('IOV_MAX');
 
@@ -45,13 +45,6 @@ function fdinfoFlags(fd: number): number {
 const O_NONBLOCK_OCTAL = 0o4000;
 const O_APPEND_OCTAL = 0o2000;
 
-function closedFd(): number {
-  const [r, w] = pipe();
-  close(r);
-  close(w);
-  return r;
-}
-const NEVER_OPENED = 2 ** 31 - 1;
 
 /** A listening TCP socket on 127.0.0.1 and its port. */
 function tcpListener(nonblocking: boolean): [fd: number, port: number] {

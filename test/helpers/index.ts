@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, onTestFinished } from 'vitest';
 import { constants as osConstants } from 'node:os';
-import { close, IoError, type IoErrorContext } from '../../lib/index.js';
+import { close, IoError, pipe, type IoErrorContext } from '../../lib/index.js';
 
 /** The repository root. */
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -134,4 +134,15 @@ export function expectCode(fn: () => unknown, code: string, syscall?: string): v
   const err = caught(fn);
   expect((err as { code?: string }).code).toBe(code);
   if (syscall !== undefined) expect((err as { syscall?: string }).syscall).toBe(syscall);
+}
+
+/** An fd number no process here ever opened (validateFd accepts it; the kernel does not). */
+export const NEVER_OPENED = 2 ** 31 - 1;
+
+/** A number that was an fd a moment ago, and is closed now. */
+export function closedFd(): number {
+  const [r, w] = pipe();
+  close(r);
+  close(w);
+  return r;
 }
