@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readProc, readProcNumber, seccompMode, statusField } from './proc.js';
 import { errnoError } from './errors.js';
 import { close } from './fd.js';
 import { constant, native } from './native.js';
@@ -69,33 +69,6 @@ export interface IoUringProbe {
 /** A successful {@link aioAvailable} probe. */
 export interface AioProbe {
   ok: true;
-}
-
-/** Reads a /proc or /sys file, trimmed; undefined if it is absent or unreadable. */
-function readProc(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-function readProcNumber(path: string): number | undefined {
-  const text = readProc(path);
-  return text === undefined || text === '' ? undefined : Number(text);
-}
-
-/** A field of /proc/self/status, such as `Seccomp` (0 off, 1 strict, 2 filter). */
-function statusField(name: string): string | undefined {
-  const line = readProc('/proc/self/status')
-    ?.split('\n')
-    .find((l) => l.startsWith(`${name}:`));
-  return line?.slice(name.length + 1).trim();
-}
-
-function seccompMode(): number | undefined {
-  const mode = statusField('Seccomp');
-  return mode === undefined ? undefined : Number(mode);
 }
 
 function hasCapSysAdmin(): boolean {

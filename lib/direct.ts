@@ -11,10 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Unavailable } from './async.js';
-import { IoError, check, errnoError, invalidArgValue } from './errors.js';
+import { IoError, check, errnoError } from './errors.js';
 import { O, close, open } from './fd.js';
 import { constant, native } from './native.js';
-import { validateString } from './validate.js';
+import { validatePath } from './validate.js';
 
 /**
  * The alignment `O_DIRECT` needs on one file, as `statx(2)` reports it. Both
@@ -34,11 +34,6 @@ export interface DirectIoProbe {
   path: string;
   /** The alignment of a file there, or `undefined` when the filesystem does not report it. */
   alignment: DirectIoAlignment | undefined;
-}
-
-function validatePath(path: unknown, name = 'path'): asserts path is string {
-  validateString(path, name);
-  if (path.includes('\0')) throw invalidArgValue(name, path, 'must be a string without null bytes');
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   validateInteger,
   validateOneOf,
   validateOptions,
+  validatePath,
   validateString,
 } from './validate.js';
 
@@ -109,8 +110,7 @@ function flag(options: Record<string, unknown> | undefined, name: string, fallba
  * ```
  */
 export function open(path: string, flags: OpenFlagString | number = 'r', options?: OpenOptions): number {
-  validateString(path, 'path');
-  if (path.includes('\0')) throw invalidArgValue('path', path, 'must be a string without null bytes');
+  validatePath(path);
   let bits: number;
   if (typeof flags === 'string') {
     if (!Object.hasOwn(stringFlags, flags)) throw invalidArgValue('flags', flags, `must be one of ${Object.keys(stringFlags).join(', ')}`);

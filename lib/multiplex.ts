@@ -21,10 +21,9 @@
 import { constants as osConstants } from 'node:os';
 import { check, errnoError, invalidArgType, invalidArgValue, outOfRange, useAfterClose, type IoError } from './errors.js';
 import { constant, native } from './native.js';
-import { validateBoolean, validateFd, validateInteger, validateOptions } from './validate.js';
+import { validateBoolean, validateFd, validateFunction, validateInteger, validateOptions, validateSignal, validateTimeout } from './validate.js';
 import { WATCH, Watcher } from './watcher.js';
 
-const INT32_MAX = 2 ** 31 - 1;
 const { EPERM, EEXIST, ENOENT, EINVAL } = osConstants.errno;
 
 /**
@@ -38,26 +37,6 @@ const { EPERM, EEXIST, ENOENT, EINVAL } = osConstants.errno;
  * ```
  */
 export const FD_SETSIZE: number = constant('FD_SETSIZE');
-
-// Timeouts: undefined, -1 and Infinity wait forever; otherwise a finite
-// number of milliseconds in [0, INT32_MAX]. Fractions are kept (select waits
-// in microseconds; poll and epoll round up, so never return early).
-function validateTimeout(timeoutMs: unknown, name = 'timeoutMs'): number {
-  if (timeoutMs === undefined || timeoutMs === -1 || timeoutMs === Infinity) return -1;
-  if (typeof timeoutMs !== 'number') throw invalidArgType(name, 'of type number', timeoutMs);
-  if (!(timeoutMs >= 0 && timeoutMs <= INT32_MAX)) {
-    throw outOfRange(name, `-1 (wait forever) or >= 0 && <= ${INT32_MAX}`, timeoutMs);
-  }
-  return timeoutMs;
-}
-
-function validateFunction(value: unknown, name: string): asserts value is (...args: never[]) => unknown {
-  if (typeof value !== 'function') throw invalidArgType(name, 'of type function', value);
-}
-
-function validateSignal(signal: unknown, name = 'options.signal'): asserts signal is AbortSignal | undefined {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType(name, 'an instance of AbortSignal', signal);
-}
 
 /** The error an aborted wait rejects with: `name: 'AbortError'`, `code: 'ABORT_ERR'`, `cause` the signal's reason, as Node's own. */
 function abortError(signal: AbortSignal): Error {

@@ -176,3 +176,63 @@ export function validateOneOf<T extends string>(value: unknown, name: string, ch
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
   if (!(choices as readonly string[]).includes(value)) throw invalidArgValue(name, value, `must be one of ${choices.join(', ')}`);
 }
+
+/**
+ * Throws unless `path` is a string without NUL bytes (the kernel would stop
+ * at the first one and use a shorter path).
+ *
+ * @example
+ * ```ts
+ * validatePath('/tmp/file'); // ok
+ * validatePath('/tmp/a\0b'); // TypeError ERR_INVALID_ARG_VALUE
+ * ```
+ */
+export function validatePath(path: unknown, name = 'path'): asserts path is string {
+  validateString(path, name);
+  if (path.includes('\0')) throw invalidArgValue(name, path, 'must be a string without null bytes');
+}
+
+/**
+ * Resolves a timeout in milliseconds, as every wait in iomodes takes it:
+ * `undefined`, `-1` and `Infinity` wait forever (-1); otherwise a number in
+ * `[0, 2147483647]`. Fractions are kept: select waits in microseconds, and
+ * poll and epoll round up, so a wait never returns early.
+ *
+ * @example
+ * ```ts
+ * validateTimeout(undefined); // -1
+ * validateTimeout(2.5); // 2.5
+ * ```
+ */
+export function validateTimeout(timeoutMs: unknown, name = 'timeoutMs'): number {
+  if (timeoutMs === undefined || timeoutMs === -1 || timeoutMs === Infinity) return -1;
+  if (typeof timeoutMs !== 'number') throw invalidArgType(name, 'of type number', timeoutMs);
+  if (!(timeoutMs >= 0 && timeoutMs <= INT32_MAX)) {
+    throw outOfRange(name, `-1 (wait forever) or >= 0 && <= ${INT32_MAX}`, timeoutMs);
+  }
+  return timeoutMs;
+}
+
+/**
+ * Throws unless `value` is a function.
+ *
+ * @example
+ * ```ts
+ * validateFunction(callback, 'callback');
+ * ```
+ */
+export function validateFunction(value: unknown, name: string): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw invalidArgType(name, 'of type function', value);
+}
+
+/**
+ * Throws unless `signal` is an AbortSignal or undefined.
+ *
+ * @example
+ * ```ts
+ * validateSignal(options?.signal);
+ * ```
+ */
+export function validateSignal(signal: unknown, name = 'options.signal'): asserts signal is AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType(name, 'an instance of AbortSignal', signal);
+}

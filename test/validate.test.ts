@@ -8,6 +8,10 @@ import {
   validateInteger,
   validateOneOf,
   validateOptions,
+  validatePath,
+  validateSignal,
+  validateTimeout,
+  validateFunction,
   validatePosition,
   validateRange,
   validateString,
@@ -300,5 +304,48 @@ describe('validateBoolean, validateString, validateOptions, validateOneOf', () =
     expectOutcome(() => validateOneOf('toString', 'how', choices), 'ERR_INVALID_ARG_VALUE');
     expectOutcome(() => validateOneOf(1, 'how', choices), ['ERR_INVALID_ARG_TYPE', 'The "how" argument must be of type string. Received type number (1)']);
     expectOutcome(() => validateOneOf(undefined, 'how', choices), 'ERR_INVALID_ARG_TYPE');
+  });
+});
+
+describe('validateTimeout', () => {
+  it.each([
+    [undefined, -1],
+    [-1, -1],
+    [Infinity, -1],
+    [0, 0],
+    [2.5, 2.5],
+    [2 ** 31 - 1, 2 ** 31 - 1],
+  ])('%s waits %s ms', (value, ms) => {
+    expect(validateTimeout(value)).toBe(ms);
+  });
+
+  it.each([
+    ['-2', -2, 'ERR_OUT_OF_RANGE'],
+    ['NaN', NaN, 'ERR_OUT_OF_RANGE'],
+    ['2**31', 2 ** 31, 'ERR_OUT_OF_RANGE'],
+    ['-Infinity', -Infinity, 'ERR_OUT_OF_RANGE'],
+    ["'5'", '5', 'ERR_INVALID_ARG_TYPE'],
+    ['null', null, 'ERR_INVALID_ARG_TYPE'],
+    ['5n', 5n, 'ERR_INVALID_ARG_TYPE'],
+  ] as const)('rejects %s', (_, value, code) => {
+    expectOutcome(() => validateTimeout(value), code);
+  });
+});
+
+describe('validatePath', () => {
+  it('accepts a string and rejects other types and NUL bytes', () => {
+    expectOutcome(() => validatePath('/tmp/x'), null);
+    expectOutcome(() => validatePath(Buffer.from('/tmp/x')), 'ERR_INVALID_ARG_TYPE');
+    expectOutcome(() => validatePath('/tmp/a\0b'), 'ERR_INVALID_ARG_VALUE');
+  });
+});
+
+describe('validateFunction and validateSignal', () => {
+  it('accept what they name and reject the rest', () => {
+    expectOutcome(() => validateFunction(() => {}, 'callback'), null);
+    expectOutcome(() => validateFunction('f', 'callback'), ['ERR_INVALID_ARG_TYPE', 'The "callback" argument must be of type function. Received type string (\'f\')']);
+    expectOutcome(() => validateSignal(undefined), null);
+    expectOutcome(() => validateSignal(new AbortController().signal), null);
+    expectOutcome(() => validateSignal({ aborted: false }), 'ERR_INVALID_ARG_TYPE');
   });
 });

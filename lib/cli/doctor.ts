@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readProcNumber, seccompMode } from '../proc.js';
 import { arch, release, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -90,26 +90,6 @@ export interface DoctorOptions {
   path?: string;
 }
 
-function readProcNumber(path: string): number | null {
-  try {
-    const text = readFileSync(path, 'utf8').trim();
-    return text === '' ? null : Number(text);
-  } catch {
-    return null;
-  }
-}
-
-function seccompMode(): number | null {
-  try {
-    const line = readFileSync('/proc/self/status', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Seccomp:'));
-    return line === undefined ? null : Number(line.slice('Seccomp:'.length).trim());
-  } catch {
-    return null;
-  }
-}
-
 const yes = { ok: true, reason: null, code: null, errno: null } as const;
 
 function no(probe: Unavailable): DoctorVerdict {
@@ -150,16 +130,16 @@ export function doctor(options?: DoctorOptions): DoctorReport {
     featureNames: ring.ok ? ring.featureNames : [],
     sqEntries: ring.ok ? ring.sqEntries : null,
     cqEntries: ring.ok ? ring.cqEntries : null,
-    ioUringDisabled: readProcNumber('/proc/sys/kernel/io_uring_disabled'),
-    ioUringGroup: readProcNumber('/proc/sys/kernel/io_uring_group'),
-    seccomp: seccompMode(),
+    ioUringDisabled: readProcNumber('/proc/sys/kernel/io_uring_disabled') ?? null,
+    ioUringGroup: readProcNumber('/proc/sys/kernel/io_uring_group') ?? null,
+    seccomp: seccompMode() ?? null,
   };
 
   const ctx = aioAvailable();
   const aio: DoctorReport['aio'] = {
     ...(ctx.ok ? { ...yes, detail: 'io_setup made a 1-event context, io_destroy freed it' } : no(ctx)),
-    aioNr: readProcNumber('/proc/sys/fs/aio-nr'),
-    aioMaxNr: readProcNumber('/proc/sys/fs/aio-max-nr'),
+    aioNr: readProcNumber('/proc/sys/fs/aio-nr') ?? null,
+    aioMaxNr: readProcNumber('/proc/sys/fs/aio-max-nr') ?? null,
   };
 
   const absolute = resolve(path);

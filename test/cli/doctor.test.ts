@@ -145,7 +145,7 @@ describe('iomodes doctor (text)', () => {
     for (const line of lines.filter((l) => l.startsWith(' '))) expect(line.search(/\S/)).toBe(column);
   });
 
-  it.runIf(arch() === 'x64')('says what the "no" is and how to fix it, when a seccomp filter refuses the syscalls', () => {
+  it('says what the "no" is and how to fix it, when a seccomp filter refuses the syscalls', () => {
     const deny = seccompWrapper();
     if (deny === undefined) return;
     const r = iomodes(['doctor'], { wrap: [deny, 'EPERM'] });
@@ -159,6 +159,8 @@ describe('iomodes doctor (text)', () => {
 
 /** Compiles a wrapper that runs a command with io_uring_setup and io_setup refused by seccomp. */
 function seccompWrapper(): string | undefined {
+  // The filter checks AUDIT_ARCH_X86_64 and x86-64 syscall numbers.
+  if (arch() !== 'x64' && mayskip(`the seccomp test filter is written for x86-64, not ${arch()}`)) return undefined;
   const source = join(scratch, 'deny.c');
   const binary = join(scratch, 'deny');
   if (existsSync(binary)) return binary;
@@ -207,7 +209,7 @@ int main(int argc, char** argv) {
 `;
 
 describe('iomodes doctor, when the machine says no', () => {
-  it.runIf(arch() === 'x64')('names seccomp when a filter answers EPERM', () => {
+  it('names seccomp when a filter answers EPERM', () => {
     const deny = seccompWrapper();
     if (deny === undefined) return;
     const report = json([], { wrap: [deny, 'EPERM'] });
@@ -216,7 +218,7 @@ describe('iomodes doctor, when the machine says no', () => {
     expect(report.directIo.ok).toBe(true);
   });
 
-  it.runIf(arch() === 'x64')('names seccomp when a filter answers ENOSYS on a kernel that has io_uring', () => {
+  it('names seccomp when a filter answers ENOSYS on a kernel that has io_uring', () => {
     const deny = seccompWrapper();
     if (deny === undefined) return;
     const report = json([], { wrap: [deny, 'ENOSYS'] });
