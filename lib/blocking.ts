@@ -138,8 +138,8 @@ export function pwrite(fd: number, buffer: ArrayBufferView, position: number | b
  */
 export function readv(fd: number, buffers: readonly Uint8Array[]): number {
   validateFd(fd);
-  validateBufferArray(buffers, IOV_MAX);
-  return check(native.readv(fd, buffers), 'readv', { fd });
+  const list = validateBufferArray(buffers, IOV_MAX);
+  return check(native.readv(fd, list), 'readv', { fd });
 }
 
 /**
@@ -154,8 +154,8 @@ export function readv(fd: number, buffers: readonly Uint8Array[]): number {
  */
 export function writev(fd: number, buffers: readonly Uint8Array[]): number {
   validateFd(fd);
-  validateBufferArray(buffers, IOV_MAX);
-  return check(native.writev(fd, buffers), 'writev', { fd });
+  const list = validateBufferArray(buffers, IOV_MAX);
+  return check(native.writev(fd, list), 'writev', { fd });
 }
 
 /**
@@ -172,10 +172,10 @@ export function writev(fd: number, buffers: readonly Uint8Array[]): number {
  */
 export function preadv2(fd: number, buffers: readonly Uint8Array[], position: number | bigint = -1, flags = 0): number {
   validateFd(fd);
-  validateBufferArray(buffers, IOV_MAX);
+  const list = validateBufferArray(buffers, IOV_MAX);
   validatePosition(position, 'position', true);
   validateFlags(flags, knownRwf);
-  return check(native.preadv2(fd, buffers, position, flags), 'preadv2', { fd });
+  return check(native.preadv2(fd, list, position, flags), 'preadv2', { fd });
 }
 
 /**
@@ -190,10 +190,10 @@ export function preadv2(fd: number, buffers: readonly Uint8Array[], position: nu
  */
 export function pwritev2(fd: number, buffers: readonly Uint8Array[], position: number | bigint = -1, flags = 0): number {
   validateFd(fd);
-  validateBufferArray(buffers, IOV_MAX);
+  const list = validateBufferArray(buffers, IOV_MAX);
   validatePosition(position, 'position', true);
   validateFlags(flags, knownRwf);
-  return check(native.pwritev2(fd, buffers, position, flags), 'pwritev2', { fd });
+  return check(native.pwritev2(fd, list, position, flags), 'pwritev2', { fd });
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { constants as osConstants } from 'node:os';
-import { getSystemErrorMap, inspect } from 'node:util';
+import { getSystemErrorMap, inspect, type InspectOptions } from 'node:util';
 
 /**
  * What a non-blocking call returns instead of throwing when the kernel says
@@ -114,7 +114,7 @@ function describeErrno(errno: number): [string, string] {
  * @param detail a hint appended to the message, e.g. why `EPERM` happens
  * @example
  * ```ts
- * import { errnoError } from 'iomodes';
+ * import { errnoError } from './errors.js'; // internal: not exported by 'iomodes'
  * errnoError(-9, 'read', { fd: 3 }).message; // 'EBADF: bad file descriptor, read'
  * ```
  */
@@ -127,7 +127,7 @@ export function errnoError(result: number, syscall: string, context?: IoErrorCon
  *
  * @example
  * ```ts
- * import { check } from 'iomodes';
+ * import { check } from './errors.js'; // internal: not exported by 'iomodes'
  * check(3, 'open'); // 3
  * ```
  */
@@ -157,12 +157,22 @@ function describeReceived(value: unknown): string {
     case 'object': {
       const ctor = (value as { constructor?: { name?: unknown } }).constructor;
       if (ctor && 'name' in ctor) return ` Received an instance of ${String(ctor.name)}`;
-      return ` Received ${inspect(value, { depth: -1 })}`;
+      return ` Received ${safeInspect(value, { depth: -1 })}`;
     }
     default: {
       const shown = (value as string).length > 28 ? `${(value as string).slice(0, 25)}...` : (value as string);
       return shown.includes("'") ? ` Received type string (${JSON.stringify(shown)})` : ` Received type string ('${shown}')`;
     }
+  }
+}
+
+// util.inspect runs getters, and some throw (a DataView's byteLength once
+// its buffer is detached): an error message must never fail to build.
+function safeInspect(value: unknown, options?: InspectOptions): string {
+  try {
+    return inspect(value, options);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
 }
 
@@ -185,7 +195,7 @@ function addNumericalSeparator(value: string): string {
  *
  * @example
  * ```ts
- * import { invalidArgType } from 'iomodes';
+ * import { invalidArgType } from './errors.js'; // internal: not exported by 'iomodes'
  * invalidArgType('fd', 'of type number', 'x').message;
  * // 'The "fd" argument must be of type number. Received type string (\'x\')'
  * ```
@@ -201,7 +211,7 @@ export function invalidArgType(name: string, expected: string, actual: unknown):
  *
  * @example
  * ```ts
- * import { outOfRange } from 'iomodes';
+ * import { outOfRange } from './errors.js'; // internal: not exported by 'iomodes'
  * outOfRange('fd', '>= 0 && <= 2147483647', -1).message;
  * // 'The value of "fd" is out of range. It must be >= 0 && <= 2147483647. Received -1'
  * ```
@@ -213,7 +223,7 @@ export function outOfRange(name: string, range: string, actual: unknown): Argume
   } else if (Number.isInteger(actual) && Math.abs(actual as number) > 2 ** 32) {
     shown = addNumericalSeparator(String(actual));
   } else {
-    shown = inspect(actual);
+    shown = safeInspect(actual);
   }
   const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`) as RangeError & ArgumentError;
   err.code = 'ERR_OUT_OF_RANGE';
@@ -226,12 +236,12 @@ export function outOfRange(name: string, range: string, actual: unknown): Argume
  *
  * @example
  * ```ts
- * import { invalidArgValue } from 'iomodes';
+ * import { invalidArgValue } from './errors.js'; // internal: not exported by 'iomodes'
  * invalidArgValue('kind', 'tcp5', 'must be one of tcp4, tcp6').code; // 'ERR_INVALID_ARG_VALUE'
  * ```
  */
 export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): ArgumentError {
-  let shown = inspect(value);
+  let shown = safeInspect(value);
   if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
   const err = new TypeError(`The ${kind(name)} '${name}' ${reason}. Received ${shown}`) as TypeError & ArgumentError;
   err.code = 'ERR_INVALID_ARG_VALUE';
@@ -249,12 +259,29 @@ export interface UseAfterCloseError extends Error {
  *
  * @example
  * ```ts
- * import { useAfterClose } from 'iomodes';
+ * import { useAfterClose } from './errors.js'; // internal: not exported by 'iomodes'
  * throw useAfterClose('Epoll'); // Error [ERR_USE_AFTER_CLOSE]: This Epoll is closed
  * ```
  */
 export function useAfterClose(what: string): UseAfterCloseError {
   const err = new Error(`This ${what} is closed`) as UseAfterCloseError;
   err.code = 'ERR_USE_AFTER_CLOSE';
+  return err;
+}
+
+/**
+ * The error a constructor meant for internal use throws when called
+ * directly: `TypeError` with `code: 'ERR_ILLEGAL_CONSTRUCTOR'`, as Node's own.
+ *
+ * @param what the class
+ * @param instead what to call instead
+ * @example
+ * ```ts
+ * throw illegalConstructor('Epoll', 'Epoll.create()'); // TypeError [ERR_ILLEGAL_CONSTRUCTOR]
+ * ```
+ */
+export function illegalConstructor(what: string, instead: string): TypeError & { code: 'ERR_ILLEGAL_CONSTRUCTOR' } {
+  const err = new TypeError(`Illegal constructor: use ${instead} to make an ${what}`) as TypeError & { code: 'ERR_ILLEGAL_CONSTRUCTOR' };
+  err.code = 'ERR_ILLEGAL_CONSTRUCTOR';
   return err;
 }

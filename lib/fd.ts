@@ -130,7 +130,12 @@ export function open(path: string, flags: OpenFlagString | number = 'r', options
  * Closes an fd with `close(2)`. Closing it twice is an `EBADF` error, since
  * the number may by then name another file.
  *
- * @throws {@link IoError} `EBADF` for an fd that is not open
+ * An fd an iomodes object owns (an {@link Epoll}'s `fd`) is not closed here:
+ * that is `EBUSY`, and the object's own `close()` is the way. Otherwise the
+ * object would close the number a second time, by then perhaps another file.
+ *
+ * @throws {@link IoError} `EBADF` for an fd that is not open, `EBUSY` for
+ *   one an iomodes object owns
  * @example
  * ```ts
  * import { pipe, close } from 'iomodes';
@@ -140,7 +145,9 @@ export function open(path: string, flags: OpenFlagString | number = 'r', options
  */
 export function close(fd: number): void {
   validateFd(fd);
-  check(native.close(fd), 'close', { fd });
+  const r = native.close(fd);
+  if (r === -osConstants.errno.EBUSY) throw errnoError(r, 'close', { fd }, 'an iomodes object (such as an Epoll) owns this fd: close that object instead');
+  check(r, 'close', { fd });
 }
 
 /**

@@ -19,7 +19,7 @@
  * @module
  */
 import { constants as osConstants } from 'node:os';
-import { check, errnoError, invalidArgType, invalidArgValue, outOfRange, useAfterClose, type IoError } from './errors.js';
+import { check, errnoError, illegalConstructor, invalidArgType, invalidArgValue, outOfRange, useAfterClose, type IoError } from './errors.js';
 import { constant, native } from './native.js';
 import { validateBoolean, validateFd, validateFunction, validateInteger, validateOptions, validateSignal, validateTimeout } from './validate.js';
 import { WATCH, Watcher } from './watcher.js';
@@ -138,6 +138,8 @@ export const POLL = Object.freeze({
 });
 const knownPoll = Object.values(POLL).reduce((a, b) => a | b, 0);
 const POLLFD_SIZE = constant('POLLFD_SIZE');
+/** The most fds one {@link poll} call takes: Linux's own ceiling on RLIMIT_NOFILE (`fs.nr_open` defaults to 2**20). */
+const MAX_POLL_FDS = 1 << 20;
 
 /** An fd and the {@link POLL} events to wait for. */
 export interface PollEntry {
@@ -194,8 +196,12 @@ function runPoll(words: Int32Array, halves: Uint16Array, count: number, timeout:
  */
 export function poll(entries: readonly PollEntry[], timeoutMs?: number): PollEvent[] {
   if (!Array.isArray(entries)) throw invalidArgType('entries', 'an instance of Array', entries);
-  const [words, halves] = pollfdViews(entries.length);
-  for (let i = 0; i < entries.length; i++) {
+  const count = entries.length;
+  // The kernel takes at most RLIMIT_NOFILE entries (EINVAL beyond); this
+  // bound keeps a huge (sparse) array from a failed, code-less allocation.
+  if (count > MAX_POLL_FDS) throw outOfRange('entries.length', `<= ${MAX_POLL_FDS}`, count);
+  const [words, halves] = pollfdViews(count);
+  for (let i = 0; i < count; i++) {
     const entry: unknown = entries[i];
     if (entry === null || typeof entry !== 'object') throw invalidArgType(`entries[${i}]`, 'of type object', entry);
     const { fd, events } = entry as Record<string, unknown>;
@@ -203,7 +209,7 @@ export function poll(entries: readonly PollEntry[], timeoutMs?: number): PollEve
     words[i * 2] = fd;
     halves[i * 4 + 2] = validatePollEvents(events, `entries[${i}].events`);
   }
-  return runPoll(words, halves, entries.length, validateTimeout(timeoutMs));
+  return runPoll(words, halves, count, validateTimeout(timeoutMs));
 }
 
 /**
@@ -383,6 +389,10 @@ const MAX_EVENTS = 1 << 20;
 /** Events taken per loop turn when the epoll is watched on the event loop. */
 const ASYNC_BATCH = 1024;
 const createKey = Symbol('Epoll.create');
+/** How many retired registrations an Epoll remembers, to name an orphan. */
+const MAX_RETIRED = 4096;
+/** The longest pause, while only orphaned events come, between event-loop waits. */
+const MAX_BACKOFF_MS = 64;
 
 // Bit 31 (EPOLLET) makes `Epoll.IN | Epoll.ET` a negative int32 in JS:
 // accept any 32-bit pattern and read it unsigned.
@@ -411,7 +421,14 @@ function validateEpollEvents(events: unknown, name = 'events'): number {
  *
  * A registration belongs to the open file description, not the fd number:
  * {@link Epoll.delete} an fd before closing it, or a `dup` of it keeps
- * reporting events under the old registration.
+ * reporting events under the old registration. Once our record of that
+ * registration is gone (the number was reused, or `delete()` came after the
+ * close), the kernel's cannot be removed any more: such an orphan is
+ * reported once with a warning (`IOMODES_EPOLL_ORPHAN`), its events are
+ * dropped, and waits on the event loop back off rather than spin.
+ *
+ * The epoll fd belongs to the `Epoll`: {@link close} refuses it (`EBUSY`),
+ * and a thread that exits with the `Epoll` still open closes it then.
  *
  * @typeParam T the type of the `data` values
  * @example
@@ -449,9 +466,15 @@ export class Epoll<T = unknown> {
   static readonly WAKEUP: number = EPOLLWAKEUP;
 
   #fd: number;
+  #generation: number;
   #closed = false;
   #nextToken = 1;
   #stale = 0;
+  // Tokens of registrations we dropped while the kernel may still hold
+  // them (see the class notes), with their fd, to name an orphan.
+  readonly #retired = new Map<number, number>();
+  #backoffMs = 0;
+  #backoffTimer: NodeJS.Timeout | undefined;
   readonly #byFd = new Map<number, Registration>();
   readonly #byToken = new Map<number, Registration>();
   #words = new Uint32Array(0);
@@ -477,13 +500,19 @@ export class Epoll<T = unknown> {
     const cloexec = options?.cloexec ?? true;
     validateBoolean(cloexec, 'options.cloexec');
     const fd = check(native.epoll_create1(cloexec ? constant('EPOLL_CLOEXEC') : 0), 'epoll_create1');
-    return new Epoll<T>(createKey, fd);
+    const generation = native.fd_own(fd);
+    if (generation < 0) {
+      native.close(fd);
+      throw errnoError(generation, 'epoll_create1');
+    }
+    return new Epoll<T>(createKey, fd, generation);
   }
 
   /** @internal Use {@link Epoll.create}. */
-  constructor(key: symbol, fd: number) {
-    if (key !== createKey) throw new TypeError('Use Epoll.create() to make an Epoll');
+  constructor(key: symbol, fd: number, generation: number) {
+    if (key !== createKey) throw illegalConstructor('Epoll', 'Epoll.create()');
     this.#fd = fd;
+    this.#generation = generation;
   }
 
   /** The epoll fd, for diagnostics only (close it with {@link Epoll.close}); `-1` once closed. */
@@ -528,7 +557,7 @@ export class Epoll<T = unknown> {
     // The kernel accepted it, so any registration we held under this number
     // was for a closed file: its token now marks stale events.
     const old = this.#byFd.get(fd);
-    if (old !== undefined) this.#byToken.delete(old.token);
+    if (old !== undefined) this.#retire(old);
     const registration: Registration = { fd, token, events: bits, data };
     this.#byFd.set(fd, registration);
     this.#byToken.set(token, registration);
@@ -582,7 +611,12 @@ export class Epoll<T = unknown> {
       this.#byToken.delete(registration.token);
     }
     const r = native.epoll_ctl(this.#fd, CTL_DEL, fd, 0, 0);
-    if (r < 0) throw ctlError(r, fd, 0);
+    if (r < 0) {
+      // The fd was closed (or its number reused) first: a dup may keep the
+      // kernel's registration alive, now out of our reach.
+      if (registration !== undefined) this.#retire(registration);
+      throw ctlError(r, fd, 0);
+    }
   }
 
   /**
@@ -715,6 +749,7 @@ export class Epoll<T = unknown> {
     this.#open();
     this.#refed = true;
     this.#watcher?.ref();
+    this.#backoffTimer?.ref();
     for (const waiter of this.#waiters) waiter.timer?.ref();
     return this;
   }
@@ -733,6 +768,7 @@ export class Epoll<T = unknown> {
     this.#open();
     this.#refed = false;
     this.#watcher?.unref();
+    this.#backoffTimer?.unref();
     for (const waiter of this.#waiters) waiter.timer?.unref();
     return this;
   }
@@ -753,12 +789,13 @@ export class Epoll<T = unknown> {
     this.#closed = true;
     this.#watcher?.close();
     this.#watcher = undefined;
+    clearTimeout(this.#backoffTimer);
     this.#callbacks.clear();
     this.#byFd.clear();
     this.#byToken.clear();
     const waiters = [...this.#waiters];
     for (const waiter of waiters) this.#settle(waiter, undefined, useAfterClose('Epoll'));
-    check(native.close(this.#fd), 'close', { fd: this.#fd });
+    check(native.fd_close_owned(this.#fd, this.#generation), 'close', { fd: this.#fd });
   }
 
   /** Same as {@link Epoll.close}, for `using`. */
@@ -791,6 +828,12 @@ export class Epoll<T = unknown> {
       const registration = this.#byToken.get(token);
       if (registration === undefined) {
         this.#stale++;
+        const fd = this.#retired.get(token);
+        if (fd !== undefined) {
+          // Warn once per orphan: the first stale event proves it lives.
+          this.#retired.delete(token);
+          warnOrphan(this.#fd, fd);
+        }
         continue;
       }
       events.push({ fd: registration.fd, events: words[w]!, data: registration.data as T });
@@ -798,10 +841,24 @@ export class Epoll<T = unknown> {
     return events;
   }
 
+  #retire(registration: Registration): void {
+    this.#byToken.delete(registration.token);
+    this.#retired.set(registration.token, registration.fd);
+    // Most retired registrations died with their file; keep a bounded few.
+    if (this.#retired.size > MAX_RETIRED) this.#retired.delete(this.#retired.keys().next().value!);
+  }
+
   // The event-loop side: one Watcher on the epoll fd, started only while
   // someone waits (a watch callback or a pending waitAsync/next()).
   #update(): void {
     const wanted = this.#callbacks.size > 0 || this.#waiters.size > 0;
+    if (this.#backoffTimer !== undefined) {
+      if (!wanted) {
+        clearTimeout(this.#backoffTimer);
+        this.#backoffTimer = undefined;
+      }
+      return;
+    }
     if (wanted) {
       if (this.#watcher === undefined) {
         this.#watcher = new Watcher(this.#fd, (_events, error) => this.#onReadable(error));
@@ -816,6 +873,7 @@ export class Epoll<T = unknown> {
   #onReadable(error?: IoError): void {
     if (this.#closed) return;
     let events: EpollEvent<T>[] = [];
+    const staleBefore = this.#stale;
     if (error === undefined) {
       // One bounded batch per loop turn: the epoll fd stays readable while
       // more is ready, so the rest comes next turn, after other I/O.
@@ -831,7 +889,14 @@ export class Epoll<T = unknown> {
       if (this.#callbacks.size > 0) throw error;
       return;
     }
-    if (events.length === 0) return; // spurious: all stale, or drained by a sync wait
+    if (events.length === 0) {
+      // Spurious: drained by a sync wait, or every event was stale. An
+      // orphaned registration keeps the epoll fd readable forever, so back
+      // off (1, 2, 4 ... 64 ms) instead of spinning a core on it.
+      if (this.#stale > staleBefore) this.#backOff();
+      return;
+    }
+    this.#backoffMs = 0;
     for (const waiter of [...this.#waiters]) this.#settle(waiter, events);
     let failure: { error: unknown } | undefined;
     for (const { callback } of [...this.#callbacks]) {
@@ -844,6 +909,16 @@ export class Epoll<T = unknown> {
     }
     if (!this.#closed) this.#update();
     if (failure !== undefined) throw failure.error;
+  }
+
+  #backOff(): void {
+    this.#backoffMs = Math.min(Math.max(this.#backoffMs * 2, 1), MAX_BACKOFF_MS);
+    this.#watcher?.stop();
+    this.#backoffTimer = setTimeout(() => {
+      this.#backoffTimer = undefined;
+      if (!this.#closed) this.#update();
+    }, this.#backoffMs);
+    if (!this.#refed) this.#backoffTimer.unref();
   }
 
   #settle(waiter: Waiter, events?: EpollEvent[], error?: unknown): void {
@@ -867,6 +942,16 @@ export class Epoll<T = unknown> {
       yield events;
     }
   }
+}
+
+function warnOrphan(epfd: number, fd: number): void {
+  process.emitWarning(
+    `Epoll ${epfd}: fd ${fd} was closed before epoll.delete(${fd}) while a duplicate (dup, fork, SCM_RIGHTS) kept its file open. ` +
+      'The kernel keeps reporting that registration, and it can no longer be removed. Its events are dropped, and waits on the ' +
+      'event loop back off instead of spinning. Fix: delete() an fd before closing it; to clear it now, close every duplicate ' +
+      'of that file, or replace this Epoll.',
+    { type: 'IomodesWarning', code: 'IOMODES_EPOLL_ORPHAN' },
+  );
 }
 
 function ctlError(r: number, fd: number, events: number): IoError {

@@ -29,11 +29,16 @@ export interface NativeBinding {
   readonly constants: Readonly<Record<string, number>>;
 
   // native/addon.cc
-  debug_counters(): { watchers: number };
+  debug_counters(): { watchers: number; ownedFds: number };
 
   // native/fd.cc
   open(path: string, flags: number, mode: number): number;
+  /** -EBUSY for an fd an iomodes object owns ({@link NativeBinding.fd_own}). */
   close(fd: number): number;
+  /** Takes ownership of an open fd: returns its generation (> 0), or -errno. */
+  fd_own(fd: number): number;
+  /** Closes an owned fd, given the generation fd_own returned; -EBADF for any other pair. */
+  fd_close_owned(fd: number, generation: number): number;
   dup(fd: number, cloexec: number): number;
   pipe2(flags: number, out: Int32Array): number;
   socketpair(domain: number, type: number, protocol: number, out: Int32Array): number;

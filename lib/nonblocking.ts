@@ -128,8 +128,8 @@ export function tryWrite(fd: number, buffer: ArrayBufferView, offset = 0, length
  */
 export function tryReadv(fd: number, buffers: readonly Uint8Array[]): number | WouldBlock {
   validateFd(fd);
-  validateBufferArray(buffers, IOV_MAX);
-  return settle(native.readv(fd, buffers), 'readv', fd);
+  const list = validateBufferArray(buffers, IOV_MAX);
+  return settle(native.readv(fd, list), 'readv', fd);
 }
 
 /**
@@ -144,8 +144,8 @@ export function tryReadv(fd: number, buffers: readonly Uint8Array[]): number | W
  */
 export function tryWritev(fd: number, buffers: readonly Uint8Array[]): number | WouldBlock {
   validateFd(fd);
-  validateBufferArray(buffers, IOV_MAX);
-  return settle(native.writev(fd, buffers), 'writev', fd);
+  const list = validateBufferArray(buffers, IOV_MAX);
+  return settle(native.writev(fd, list), 'writev', fd);
 }
 
 /**

@@ -65,24 +65,26 @@ export function setrlimit(resource: Resource, limit: Limit): void {
 export interface DebugCounters {
   /** Open watchers (`uv_poll_t` handles), one per watched `Epoll` among others. */
   watchers: number;
+  /** fds owned by open iomodes objects (one per `Epoll`), closed with them or at thread exit. */
+  ownedFds: number;
 }
 
 /**
  * The native resources this thread (main or Worker) holds open: a leak check
  * for tests and long-running programs. After every `Epoll` is closed, and
- * its close has run on the loop, `watchers` is back to 0.
+ * its close has run on the loop, both are back to 0.
  *
  * @example
  * ```ts
  * import { Epoll, debugCounters } from 'iomodes';
  * const ep = Epoll.create();
  * ep.watch(() => {});
- * debugCounters(); // { watchers: 1 }
+ * debugCounters(); // { watchers: 1, ownedFds: 1 }
  * ep.close();
- * setImmediate(() => debugCounters()); // { watchers: 0 }
+ * setImmediate(() => debugCounters()); // { watchers: 0, ownedFds: 0 }
  * ```
  */
 export function debugCounters(): DebugCounters {
-  const { watchers } = native.debug_counters();
-  return { watchers };
+  const { watchers, ownedFds } = native.debug_counters();
+  return { watchers, ownedFds };
 }

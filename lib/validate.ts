@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { isUint8Array } from 'node:util/types';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -94,18 +95,45 @@ export function validateBuffer(buffer: unknown, name = 'buffer'): asserts buffer
 }
 
 /**
- * Throws unless `buffers` is an array of Uint8Arrays (Buffers), at most `max` long.
+ * Checks that `buffers` is an array of Uint8Arrays (Buffers), at most `max`
+ * long, and returns a copy of it. Each element is read exactly once: an
+ * element may be a getter (or the array a Proxy) whose code detaches another
+ * element's buffer, so the binding is handed the copy, never the original.
  *
  * @example
  * ```ts
- * validateBufferArray([Buffer.alloc(8)], 1024);
+ * const list = validateBufferArray([Buffer.alloc(8)], 1024);
+ * native.readv(fd, list);
  * ```
  */
-export function validateBufferArray(buffers: unknown, max: number, name = 'buffers'): asserts buffers is readonly Uint8Array[] {
+export function validateBufferArray(buffers: unknown, max: number, name = 'buffers'): Uint8Array[] {
   if (!Array.isArray(buffers)) throw invalidArgType(name, 'an instance of Array', buffers);
-  if (buffers.length > max) throw outOfRange(`${name}.length`, `<= ${max} (IOV_MAX)`, buffers.length);
-  for (let i = 0; i < buffers.length; i++) {
-    if (!(buffers[i] instanceof Uint8Array)) throw invalidArgType(`${name}[${i}]`, 'an instance of Buffer or Uint8Array', buffers[i]);
+  const length: unknown = buffers.length;
+  if (typeof length !== 'number' || length > max) throw outOfRange(`${name}.length`, `<= ${max} (IOV_MAX)`, length);
+  const list: Uint8Array[] = new Array(length);
+  for (let i = 0; i < length; i++) {
+    const buffer: unknown = buffers[i];
+    if (!isUint8Array(buffer)) throw invalidArgType(`${name}[${i}]`, 'an instance of Buffer or Uint8Array', buffer);
+    list[i] = buffer;
+  }
+  return list;
+}
+
+/**
+ * The byte length of a view, or `ERR_INVALID_ARG_VALUE` if it has none: a
+ * DataView over a detached buffer, or out of bounds of a shrunk resizable
+ * one, throws V8's plain TypeError when asked.
+ *
+ * @example
+ * ```ts
+ * byteLengthOf(new DataView(new ArrayBuffer(8))); // 8
+ * ```
+ */
+export function byteLengthOf(buffer: ArrayBufferView, name = 'buffer'): number {
+  try {
+    return buffer.byteLength;
+  } catch {
+    throw invalidArgValue(name, buffer, 'is detached or out of bounds of its ArrayBuffer');
   }
 }
 
@@ -119,7 +147,7 @@ export function validateBufferArray(buffers: unknown, max: number, name = 'buffe
  * ```
  */
 export function validateRange(buffer: ArrayBufferView, offset: unknown, length: unknown): number {
-  const size = buffer.byteLength;
+  const size = byteLengthOf(buffer);
   if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
   if (!Number.isInteger(offset)) throw outOfRange('offset', 'an integer', offset);
   if (offset < 0 || offset > size) throw outOfRange('offset', `>= 0 && <= ${size}`, offset);

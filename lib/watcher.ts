@@ -7,17 +7,20 @@
  * I/O (with `MakeCallback` semantics: microtasks drain after it, and an
  * exception it throws is an uncaught exception).
  *
- * Rules libuv imposes (docs.libuv.org, `uv_poll_t`):
- * - one watcher per fd per thread: a second one would silently steal the
- *   first one's registration, so {@link Watcher} refuses it with `EEXIST`;
- * - never close the fd while a watcher is open on it: close the watcher first;
+ * The watcher polls its own duplicate of the fd (`F_DUPFD_CLOEXEC`), which
+ * it closes when it is closed. libuv aborts the process when an fd it polls
+ * is closed under it; with the duplicate, closing the caller's fd cannot
+ * reach libuv, several watchers on one fd do not collide (nor with fds Node
+ * itself watches), and a reused fd number is never taken for the old one.
+ * What remains of libuv's rules (docs.libuv.org, `uv_poll_t`):
+ * - the duplicate keeps the file open: closing your fd does not stop the
+ *   watcher (it goes on reporting the file's readiness); close the watcher;
  * - readiness may be spurious, so the callback must tolerate `EAGAIN`;
- * - libuv puts the fd in non-blocking mode.
+ * - libuv puts the file (shared by both fds) in non-blocking mode.
  *
  * @internal
  * @module
  */
-import { constants as osConstants } from 'node:os';
 import { check, errnoError, invalidArgType, useAfterClose, type IoError } from './errors.js';
 import { constant, native } from './native.js';
 import { validateFd, validateFlags } from './validate.js';
@@ -52,10 +55,6 @@ export type WatcherCallback = (events: number, error?: IoError) => void;
 
 type NativeWatcher = InstanceType<typeof native.Watcher>;
 
-// fds with an open Watcher on this thread (module state is per thread: each
-// Worker loads its own copy, as it has its own loop).
-const watched = new Set<number>();
-
 /**
  * A `uv_poll_t` on one fd, calling back on this thread's event loop.
  * Created stopped and ref'd; `close()` is idempotent, and closing from
@@ -74,15 +73,14 @@ export class Watcher {
   #closed = false;
 
   /**
-   * @param fd the fd to watch; it stays the caller's, and must outlive the watcher
+   * @param fd the fd to watch; it stays the caller's (the watcher polls a duplicate)
    * @param callback receives the ready {@link WATCH} bits
-   * @throws {@link IoError} `EEXIST` if this thread already watches `fd`,
-   *   `EPERM` for a regular file (always ready), `EBADF` for a closed fd
+   * @throws {@link IoError} `EPERM` for a regular file (always ready),
+   *   `EBADF` for a closed fd
    */
   constructor(fd: number, callback: WatcherCallback) {
     validateFd(fd);
     if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
-    if (watched.has(fd)) throw errnoError(-osConstants.errno.EEXIST, 'uv_poll_init', { fd }, 'this thread already watches the fd');
     this.#fd = fd;
     this.#native = new native.Watcher((status, events) => {
       if (status < 0) callback(0, errnoError(status, 'uv_poll', { fd }));
@@ -93,7 +91,6 @@ export class Watcher {
       this.#native.close();
       throw errnoError(r, 'uv_poll_init', { fd });
     }
-    watched.add(fd);
   }
 
   /** The watched fd, or -1 once closed. */
@@ -149,7 +146,6 @@ export class Watcher {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    watched.delete(this.#fd);
     this.#native.close();
   }
 

@@ -4,54 +4,130 @@
 // here is static, so each thread gets its own instance.
 #include "addon.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 namespace iomodes {
 
+static void
+ThrowWithCode(Napi::Error e, const char* code) {
+  e.Set("code", Napi::String::New(e.Env(), code));
+  e.ThrowAsJavaScriptException();
+}
+
 void
 ThrowTypeError(Napi::Env env, const char* message) {
-  Napi::Error e = Napi::TypeError::New(env, message);
-  e.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
-  e.ThrowAsJavaScriptException();
+  ThrowWithCode(Napi::TypeError::New(env, message), "ERR_INVALID_ARG_TYPE");
 }
 
 void
 ThrowRangeError(Napi::Env env, const char* message) {
-  Napi::Error e = Napi::RangeError::New(env, message);
-  e.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
-  e.ThrowAsJavaScriptException();
+  ThrowWithCode(Napi::RangeError::New(env, message), "ERR_OUT_OF_RANGE");
+}
+
+void
+ThrowValueError(Napi::Env env, const char* message) {
+  ThrowWithCode(Napi::TypeError::New(env, message), "ERR_INVALID_ARG_VALUE");
+}
+
+// "argument 2 must be ...": native code does not know the TS names, so it
+// names the position.
+static void
+ThrowArg(void (*thrower)(Napi::Env, const char*),
+         const Napi::CallbackInfo& info,
+         size_t i,
+         const char* what) {
+  char message[160];
+  snprintf(message, sizeof(message), "argument %zu must be %s", i, what);
+  thrower(info.Env(), message);
+}
+
+// The one integer decoder the others narrow: a number that is an integer
+// in [min, max], or (when `bigint`) a BigInt that fits an int64 in range.
+static bool
+ArgInteger(const Napi::CallbackInfo& info,
+           size_t i,
+           int64_t min,
+           int64_t max,
+           bool bigint,
+           const char* what,
+           int64_t* out) {
+  napi_env env = info.Env();
+  napi_value v = info[i];
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok) return false;
+  if (type == napi_number) {
+    double d;
+    napi_get_value_double(env, v, &d);
+    // Compared as doubles before any cast: casting NaN, Infinity or an
+    // out-of-range double to an integer is undefined behaviour.
+    if (std::isfinite(d) && std::trunc(d) == d && d >= static_cast<double>(min) &&
+        d <= static_cast<double>(max) && std::fabs(d) <= 9007199254740991.0) {
+      *out = static_cast<int64_t>(d);
+      return true;
+    }
+    ThrowArg(ThrowRangeError, info, i, what);
+    return false;
+  }
+  if (bigint && type == napi_bigint) {
+    bool lossless;
+    int64_t n;
+    napi_get_value_bigint_int64(env, v, &n, &lossless);
+    if (lossless && n >= min && n <= max) {
+      *out = n;
+      return true;
+    }
+    ThrowArg(ThrowRangeError, info, i, what);
+    return false;
+  }
+  ThrowArg(ThrowTypeError, info, i, what);
+  return false;
 }
 
 bool
 ArgInt32(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
-  if (napi_get_value_int32(info.Env(), info[i], out) == napi_ok) return true;
-  ThrowTypeError(info.Env(), "expected a number");
-  return false;
+  int64_t n;
+  if (!ArgInteger(info, i, INT32_MIN, INT32_MAX, false,
+                  "an integer >= -2147483648 && <= 2147483647", &n))
+    return false;
+  *out = static_cast<int32_t>(n);
+  return true;
 }
 
 bool
 ArgUint32(const Napi::CallbackInfo& info, size_t i, uint32_t* out) {
-  if (napi_get_value_uint32(info.Env(), info[i], out) == napi_ok) return true;
-  ThrowTypeError(info.Env(), "expected a number");
-  return false;
+  int64_t n;
+  if (!ArgInteger(info, i, 0, UINT32_MAX, false,
+                  "an integer >= 0 && <= 4294967295", &n))
+    return false;
+  *out = static_cast<uint32_t>(n);
+  return true;
 }
 
 bool
 ArgInt64(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
-  bool lossless;
-  if (napi_get_value_int64(info.Env(), info[i], out) == napi_ok) return true;
-  if (napi_get_value_bigint_int64(info.Env(), info[i], out, &lossless) ==
-          napi_ok &&
-      lossless)
-    return true;
-  ThrowTypeError(info.Env(), "expected a number or bigint");
-  return false;
+  return ArgInteger(info, i, INT64_MIN, INT64_MAX, true,
+                    "a safe integer or a bigint that fits 64 bits", out);
+}
+
+bool
+ArgIntRange(const Napi::CallbackInfo& info,
+            size_t i,
+            int64_t min,
+            int64_t max,
+            int64_t* out) {
+  char what[96];
+  snprintf(what, sizeof(what), "an integer >= %lld && <= %lld",
+           static_cast<long long>(min), static_cast<long long>(max));
+  return ArgInteger(info, i, min, max, true, what, out);
 }
 
 bool
 ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   if (!info[i].IsString()) {
-    ThrowTypeError(info.Env(), "expected a string");
+    ThrowArg(ThrowTypeError, info, i, "a string");
     return false;
   }
   *out = info[i].As<Napi::String>().Utf8Value();
@@ -59,16 +135,25 @@ ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
 }
 
 bool
+ArgPath(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (!ArgString(info, i, out)) return false;
+  if (out->find('\0') != std::string::npos) {
+    ThrowArg(ThrowValueError, info, i, "a string without null bytes");
+    return false;
+  }
+  return true;
+}
+
+bool
 ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
   napi_env env = info.Env();
   napi_value v = info[i];
-  napi_typedarray_type type;
-  size_t count;
-  void* p;
-  napi_value ab;
-  size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, &count, &p, &ab, &offset) ==
-      napi_ok) {
+  bool is;
+  void* p = nullptr;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count;
+    napi_get_typedarray_info(env, v, &type, &count, &p, nullptr, nullptr);
     size_t size = 1;
     switch (type) {
       case napi_int16_array:
@@ -92,15 +177,17 @@ ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) 
     *len = count * size;
     return true;
   }
-  if (napi_get_dataview_info(env, v, len, &p, &ab, &offset) == napi_ok) {
+  if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    napi_get_dataview_info(env, v, len, &p, nullptr, nullptr);
     *data = static_cast<uint8_t*>(p);
     return true;
   }
-  if (napi_get_arraybuffer_info(env, v, &p, len) == napi_ok) {
+  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    napi_get_arraybuffer_info(env, v, &p, len);
     *data = static_cast<uint8_t*>(p);
     return true;
   }
-  ThrowTypeError(info.Env(), "expected an ArrayBufferView or ArrayBuffer");
+  ThrowArg(ThrowTypeError, info, i, "an ArrayBufferView or ArrayBuffer");
   return false;
 }
 
@@ -112,8 +199,10 @@ ArgByteRange(const Napi::CallbackInfo& info,
   uint8_t* base;
   size_t size;
   int64_t off, n;
-  if (!ArgBytes(info, i, &base, &size) || !ArgInt64(info, i + 1, &off) ||
-      !ArgInt64(info, i + 2, &n))
+  // The two integers first: decoding them runs no JS, and the view's
+  // length is read last, just before the syscall.
+  if (!ArgInt64(info, i + 1, &off) || !ArgInt64(info, i + 2, &n) ||
+      !ArgBytes(info, i, &base, &size))
     return false;
   // Overflow-safe: both are checked non-negative before any addition.
   if (off < 0 || n < 0 || static_cast<uint64_t>(off) > size ||
@@ -126,13 +215,29 @@ ArgByteRange(const Napi::CallbackInfo& info,
   return true;
 }
 
-// debug_counters() -> { watchers }: this environment's open native
-// resources, for leak checks.
+bool
+ArgOut(const Napi::CallbackInfo& info, size_t i, size_t size, uint8_t** data) {
+  size_t len;
+  if (!ArgBytes(info, i, data, &len)) return false;
+  if (len < size) {
+    char what[64];
+    snprintf(what, sizeof(what), "at least %zu bytes long", size);
+    ThrowArg(ThrowRangeError, info, i, what);
+    return false;
+  }
+  return true;
+}
+
+// debug_counters() -> { watchers, ownedFds }: this environment's open
+// native resources, for leak checks.
 static Napi::Value
 DebugCounters(const Napi::CallbackInfo& info) {
-  Napi::Object o = Napi::Object::New(info.Env());
-  AddonData* data = GetAddonData(info.Env());
-  o.Set("watchers", Napi::Number::New(info.Env(), data ? data->open_watchers : 0));
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  AddonData* data = GetAddonData(env);
+  o.Set("watchers", Napi::Number::New(env, data ? data->open_watchers : 0));
+  o.Set("ownedFds",
+        Napi::Number::New(env, data ? data->owned_fds.size() : 0));
   return o;
 }
 

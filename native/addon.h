@@ -1,8 +1,27 @@
-// Shared helpers for the native bindings: argument decoding and the -errno
-// convention. Every binding is one syscall (or one tight loop of them); all
-// policy lives in TypeScript, which validates before calling in. The checks
-// here are the last line of defence: a wrong type becomes a TypeError, an
-// out-of-bounds range a RangeError, never a crash.
+// Shared helpers for the native bindings: argument decoding, owned fds and
+// the -errno convention. Every binding is one syscall (or one tight loop of
+// them); all policy lives in TypeScript, which validates before calling in.
+//
+// Rules for every binding (CONTRIBUTING.md says the same at more length):
+//
+// 1. The native layer is safe on its own. It never assumes the TypeScript
+//    checks ran: every argument goes through a decoder below, which rejects
+//    what the syscall cannot represent -- a non-integer, NaN, +-Infinity, a
+//    number that would wrap (2**32 + 1 is not 1), a string with an embedded
+//    NUL -- with a TypeError or RangeError that carries a Node-style `code`.
+//    No hostile value may crash the process or reach the kernel changed.
+// 2. JS memory is read once. First collect every JS value (arguments, array
+//    elements, options): that may run getters, which may detach or resize
+//    buffers. Then take the pointers, then make the syscall, with nothing in
+//    between that can run JS. A JS-visible value that was checked is never
+//    read again: copy it into native memory (select's fd lists).
+// 3. Results cross as numbers: r >= 0, or -errno. Native throws only for
+//    arguments the TypeScript layer should have rejected.
+// 4. Every resource closes exactly once, also at environment (Worker)
+//    teardown: fds an object owns are registered with OwnFd, libuv handles
+//    take an async cleanup hook (watcher.cc).
+// 5. Memory the kernel uses after the call returns (io_uring, AIO) must be
+//    pinned until its completion is reaped; rule 2 alone is not enough there.
 #pragma once
 
 #include <napi.h>
@@ -10,6 +29,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <unordered_map>
 
 namespace iomodes {
 
@@ -18,6 +39,10 @@ namespace iomodes {
 // native resource an environment opened was closed again.
 struct AddonData {
   uint32_t open_watchers = 0;
+  // fd -> generation, for fds an iomodes object owns (an Epoll's fd):
+  // closed by their owner, or by the env cleanup hook at teardown.
+  std::unordered_map<int, double> owned_fds;
+  double next_generation = 1;
 };
 
 inline AddonData*
@@ -26,6 +51,11 @@ GetAddonData(napi_env env) {
   napi_get_instance_data(env, &data);
   return static_cast<AddonData*>(data);
 }
+
+// Whether `fd` is owned by an iomodes object of this environment: a plain
+// close() of it is refused (-EBUSY), so its owner never closes it twice.
+bool
+IsOwnedFd(napi_env env, int fd);
 
 // A syscall result as it crosses into JS: the value, or -errno on failure.
 #define IOMODES_ERRNO(expr) \
@@ -49,17 +79,37 @@ Result(Napi::Env env, long r) {
   return Napi::Number::New(env, static_cast<double>(r));
 }
 
-// Argument decoders: on a wrong type they leave a pending TypeError and
-// return false; the caller then returns undefined.
+// Argument decoders. Each reads info[i] once; on bad input it leaves a
+// pending exception with a `code` and returns false, and the binding then
+// returns undefined without making its syscall.
+//
+// Integers: a number that is an integer inside the type's range (-0 is 0);
+// the 64-bit decoders also take a BigInt that fits. A non-number is a
+// TypeError (ERR_INVALID_ARG_TYPE); NaN, +-Infinity, a fraction or a value
+// out of range a RangeError (ERR_OUT_OF_RANGE).
 bool
 ArgInt32(const Napi::CallbackInfo& info, size_t i, int32_t* out);
 bool
 ArgUint32(const Napi::CallbackInfo& info, size_t i, uint32_t* out);
+// Numbers must be safe integers (|n| <= 2**53 - 1): beyond, a double no
+// longer names one integer.
 bool
 ArgInt64(const Napi::CallbackInfo& info, size_t i, int64_t* out);
 bool
+ArgIntRange(const Napi::CallbackInfo& info,
+            size_t i,
+            int64_t min,
+            int64_t max,
+            int64_t* out);
+// A string, embedded NULs and all (abstract Unix socket names hold them).
+bool
 ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out);
-// Any ArrayBufferView or ArrayBuffer, as a byte range.
+// A path: a string with no NUL, which the kernel would cut it at
+// (TypeError ERR_INVALID_ARG_VALUE).
+bool
+ArgPath(const Napi::CallbackInfo& info, size_t i, std::string* out);
+// Any ArrayBufferView or ArrayBuffer, as a byte range. A detached buffer
+// (or a view out of bounds of a shrunk resizable one) is 0 bytes long.
 bool
 ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len);
 // Bytes at info[i], narrowed by the (offset, length) pair at i+1, i+2,
@@ -69,11 +119,17 @@ ArgByteRange(const Napi::CallbackInfo& info,
              size_t i,
              uint8_t** data,
              size_t* len);
+// An out-parameter: bytes at info[i], at least `size` of them.
+bool
+ArgOut(const Napi::CallbackInfo& info, size_t i, size_t size, uint8_t** data);
 
 void
 ThrowTypeError(Napi::Env env, const char* message);
 void
 ThrowRangeError(Napi::Env env, const char* message);
+// TypeError with ERR_INVALID_ARG_VALUE: the right type, a wrong value.
+void
+ThrowValueError(Napi::Env env, const char* message);
 
 // Sets exports[name] = fn.
 inline void

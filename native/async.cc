@@ -22,13 +22,9 @@ static Napi::Value
 IoUringSetup(const Napi::CallbackInfo& info) {
   uint32_t entries;
   uint8_t* out;
-  size_t len;
-  if (!ArgUint32(info, 0, &entries) || !ArgBytes(info, 1, &out, &len))
+  if (!ArgUint32(info, 0, &entries) ||
+      !ArgOut(info, 1, sizeof(io_uring_params), &out))
     return Napi::Value();
-  if (len < sizeof(io_uring_params)) {
-    ThrowRangeError(info.Env(), "params must hold a struct io_uring_params");
-    return Napi::Value();
-  }
   // A local copy: the kernel never writes through a pointer into JS memory
   // that a resizable buffer could move.
   io_uring_params p;
@@ -44,13 +40,8 @@ static Napi::Value
 IoSetup(const Napi::CallbackInfo& info) {
   uint32_t nr;
   uint8_t* out;
-  size_t len;
-  if (!ArgUint32(info, 0, &nr) || !ArgBytes(info, 1, &out, &len))
+  if (!ArgUint32(info, 0, &nr) || !ArgOut(info, 1, sizeof(aio_context_t), &out))
     return Napi::Value();
-  if (len < sizeof(aio_context_t)) {
-    ThrowRangeError(info.Env(), "ctx must hold one aio_context_t");
-    return Napi::Value();
-  }
   aio_context_t ctx = 0;
   long r = IOMODES_ERRNO(syscall(__NR_io_setup, nr, &ctx));
   if (r == 0) memcpy(out, &ctx, sizeof(ctx));
@@ -63,10 +54,13 @@ static Napi::Value
 IoDestroy(const Napi::CallbackInfo& info) {
   uint64_t ctx;
   bool lossless;
-  if (napi_get_value_bigint_uint64(info.Env(), info[0], &ctx, &lossless) !=
-          napi_ok ||
-      !lossless) {
-    ThrowTypeError(info.Env(), "expected a bigint aio_context_t");
+  if (!info[0].IsBigInt()) {
+    ThrowTypeError(info.Env(), "argument 0 must be a bigint aio_context_t");
+    return Napi::Value();
+  }
+  napi_get_value_bigint_uint64(info.Env(), info[0], &ctx, &lossless);
+  if (!lossless) {
+    ThrowRangeError(info.Env(), "argument 0 must fit an unsigned 64-bit aio_context_t");
     return Napi::Value();
   }
   return Result(info.Env(),

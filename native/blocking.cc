@@ -18,34 +18,47 @@
 
 namespace iomodes {
 
-// Fills `iov` from the array of views at info[i]. Views are pinned only for
-// the duration of the (synchronous) call, which the JS caller guarantees.
+// Fills `iov` from the array of Uint8Arrays at info[i], in two passes.
+// Reading an element may run JS (a getter, a Proxy trap), and that JS may
+// detach or shrink a buffer read before it; so every element is collected
+// first, and only then are the pointers taken, with no JS run between them
+// and the syscall. The views are pinned for the (synchronous) call by the
+// caller's handle scope.
 static bool
 ArgIovecs(const Napi::CallbackInfo& info, size_t i, std::vector<iovec>* iov) {
-  if (!info[i].IsArray()) {
-    ThrowTypeError(info.Env(), "expected an array of ArrayBufferViews");
+  napi_env env = info.Env();
+  bool is_array;
+  if (napi_is_array(env, info[i], &is_array) != napi_ok || !is_array) {
+    ThrowTypeError(env, "argument 1 must be an array of Uint8Arrays");
     return false;
   }
-  Napi::Array arr = info[i].As<Napi::Array>();
-  uint32_t n = arr.Length();
+  uint32_t n;
+  napi_get_array_length(env, info[i], &n);
   if (n > IOV_MAX) {
-    ThrowRangeError(info.Env(), "too many buffers (IOV_MAX)");
+    ThrowRangeError(env, "too many buffers (IOV_MAX)");
     return false;
+  }
+  std::vector<napi_value> views(n);
+  for (uint32_t k = 0; k < n; k++) {
+    if (napi_get_element(env, info[i], k, &views[k]) != napi_ok) return false;
+  }
+  for (uint32_t k = 0; k < n; k++) {
+    bool is;
+    napi_typedarray_type type;
+    if (napi_is_typedarray(env, views[k], &is) != napi_ok || !is ||
+        napi_get_typedarray_info(env, views[k], &type, nullptr, nullptr,
+                                 nullptr, nullptr) != napi_ok ||
+        type != napi_uint8_array) {
+      ThrowTypeError(env, "argument 1 must be an array of Uint8Arrays");
+      return false;
+    }
   }
   iov->resize(n);
   for (uint32_t k = 0; k < n; k++) {
-    napi_value v;
-    if (napi_get_element(info.Env(), arr, k, &v) != napi_ok) return false;
-    napi_typedarray_type type;
-    size_t count, offset;
+    size_t count;
     void* p;
-    napi_value ab;
-    if (napi_get_typedarray_info(info.Env(), v, &type, &count, &p, &ab,
-                                 &offset) != napi_ok ||
-        type != napi_uint8_array) {
-      ThrowTypeError(info.Env(), "expected an array of Uint8Arrays");
-      return false;
-    }
+    napi_get_typedarray_info(env, views[k], nullptr, &count, &p, nullptr,
+                             nullptr);
     (*iov)[k] = {p, count};
   }
   return true;

@@ -25,15 +25,10 @@ Statx(const Napi::CallbackInfo& info) {
   uint32_t mask;
   std::string path;
   uint8_t* out;
-  size_t len;
-  if (!ArgInt32(info, 0, &dirfd) || !ArgString(info, 1, &path) ||
+  if (!ArgInt32(info, 0, &dirfd) || !ArgPath(info, 1, &path) ||
       !ArgInt32(info, 2, &flags) || !ArgUint32(info, 3, &mask) ||
-      !ArgBytes(info, 4, &out, &len))
+      !ArgOut(info, 4, sizeof(struct statx), &out))
     return Napi::Value();
-  if (len < sizeof(struct statx)) {
-    ThrowRangeError(info.Env(), "out must hold a struct statx");
-    return Napi::Value();
-  }
   struct statx st;
   memset(&st, 0, sizeof(st));
   long r = IOMODES_RETRY(

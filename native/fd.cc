@@ -18,19 +18,29 @@
 namespace iomodes {
 
 // Builds a sockaddr from info[i..i+2] = (family, host|path, port).
-// Returns 0, or -EINVAL for an unparsable address, or false via a pending
-// TypeError.
+// Sets *err to 0, or -EINVAL for an unparsable address; returns false via
+// a pending TypeError or RangeError.
 static bool
 ArgSockaddr(const Napi::CallbackInfo& info,
             size_t i,
             sockaddr_storage* ss,
             socklen_t* len,
             long* err) {
-  int32_t family, port;
+  int32_t family;
+  int64_t port;
   std::string host;
   if (!ArgInt32(info, i, &family) || !ArgString(info, i + 1, &host) ||
-      !ArgInt32(info, i + 2, &port))
+      !ArgIntRange(info, i + 2, 0, 65535, &port))
     return false;
+  // Only an abstract Unix name (leading NUL) may hold NULs: the kernel cuts
+  // a pathname, and inet_pton an address, at the first one.
+  if ((family != AF_UNIX || host.empty() || host[0] != '\0') &&
+      host.find('\0') != std::string::npos) {
+    ThrowValueError(info.Env(),
+                    "the address must not hold null bytes (except an "
+                    "abstract Unix name's leading one)");
+    return false;
+  }
   memset(ss, 0, sizeof(*ss));
   *err = 0;
   if (family == AF_INET) {
@@ -97,19 +107,79 @@ SockaddrToJs(Napi::Env env, const sockaddr_storage& ss, socklen_t len) {
 static Napi::Value
 Open(const Napi::CallbackInfo& info) {
   std::string path;
-  int32_t flags, mode;
-  if (!ArgString(info, 0, &path) || !ArgInt32(info, 1, &flags) ||
-      !ArgInt32(info, 2, &mode))
+  int32_t flags;
+  uint32_t mode;
+  if (!ArgPath(info, 0, &path) || !ArgInt32(info, 1, &flags) ||
+      !ArgUint32(info, 2, &mode))
     return Napi::Value();
   return Result(info.Env(), IOMODES_RETRY(open(path.c_str(), flags, mode)));
+}
+
+bool
+IsOwnedFd(napi_env env, int fd) {
+  AddonData* data = GetAddonData(env);
+  return data != nullptr && data->owned_fds.count(fd) != 0;
 }
 
 static Napi::Value
 Close(const Napi::CallbackInfo& info) {
   int32_t fd;
   if (!ArgInt32(info, 0, &fd)) return Napi::Value();
+  // An owned fd is closed by its owner only: closing it here would let the
+  // owner (or the teardown hook) close the number again, by then maybe
+  // another file's.
+  if (IsOwnedFd(info.Env(), fd)) return Result(info.Env(), -EBUSY);
   // Never retried: on Linux the fd is gone even when close() says EINTR.
   return Result(info.Env(), IOMODES_ERRNO(close(fd)));
+}
+
+// fd_own(fd) -> generation (> 0) | -errno: an iomodes object (an Epoll)
+// takes ownership of an fd the kernel just gave it. From now on only
+// fd_close_owned(fd, generation) closes it, or, if its owner never does,
+// the environment's teardown: a terminated Worker leaks no fd. An entry
+// already under that number is stale (its fd was closed behind our back,
+// e.g. by fs.closeSync, or the kernel could not have reused the number):
+// the new generation replaces it, and the old owner's close becomes -EBADF.
+static Napi::Value
+FdOwn(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgInt32(info, 0, &fd)) return Napi::Value();
+  AddonData* data = GetAddonData(info.Env());
+  if (data == nullptr) return Result(info.Env(), -EINVAL);
+  if (fcntl(fd, F_GETFD) == -1) return Result(info.Env(), -errno);
+  double generation = data->next_generation++;
+  data->owned_fds[fd] = generation;
+  return Napi::Number::New(info.Env(), generation);
+}
+
+// fd_close_owned(fd, generation) -> 0 | -errno. The generation makes a
+// stale or forged call a harmless -EBADF: it can never close the fd that
+// a later owner was given under the same number.
+static Napi::Value
+FdCloseOwned(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  int64_t generation;
+  if (!ArgInt32(info, 0, &fd) ||
+      !ArgIntRange(info, 1, 1, INT64_C(9007199254740991), &generation))
+    return Napi::Value();
+  AddonData* data = GetAddonData(info.Env());
+  auto it = data == nullptr ? decltype(data->owned_fds)::iterator()
+                            : data->owned_fds.find(fd);
+  if (data == nullptr || it == data->owned_fds.end() ||
+      it->second != static_cast<double>(generation))
+    return Result(info.Env(), -EBADF);
+  data->owned_fds.erase(it);
+  return Result(info.Env(), IOMODES_ERRNO(close(fd)));
+}
+
+// At environment teardown (Worker exit, process exit): close what owners
+// left open. Runs before the instance data is deleted (hooks run LIFO, and
+// Node-API registered its own before this one).
+static void
+CloseOwnedFds(void* arg) {
+  auto* data = static_cast<AddonData*>(arg);
+  for (const auto& entry : data->owned_fds) close(entry.first);
+  data->owned_fds.clear();
 }
 
 // dup via F_DUPFD(_CLOEXEC), so the copy can be close-on-exec atomically.
@@ -127,32 +197,25 @@ static Napi::Value
 Pipe2(const Napi::CallbackInfo& info) {
   int32_t flags;
   uint8_t* out;
-  size_t len;
-  if (!ArgInt32(info, 0, &flags) || !ArgBytes(info, 1, &out, &len))
+  if (!ArgInt32(info, 0, &flags) || !ArgOut(info, 1, 2 * sizeof(int), &out))
     return Napi::Value();
-  if (len < 2 * sizeof(int)) {
-    ThrowRangeError(info.Env(), "out must hold two fds");
-    return Napi::Value();
-  }
-  return Result(info.Env(),
-                IOMODES_ERRNO(pipe2(reinterpret_cast<int*>(out), flags)));
+  int fds[2];
+  long r = IOMODES_ERRNO(pipe2(fds, flags));
+  if (r == 0) memcpy(out, fds, sizeof(fds));
+  return Result(info.Env(), r);
 }
 
 static Napi::Value
 Socketpair(const Napi::CallbackInfo& info) {
   int32_t domain, type, protocol;
   uint8_t* out;
-  size_t len;
   if (!ArgInt32(info, 0, &domain) || !ArgInt32(info, 1, &type) ||
-      !ArgInt32(info, 2, &protocol) || !ArgBytes(info, 3, &out, &len))
+      !ArgInt32(info, 2, &protocol) || !ArgOut(info, 3, 2 * sizeof(int), &out))
     return Napi::Value();
-  if (len < 2 * sizeof(int)) {
-    ThrowRangeError(info.Env(), "out must hold two fds");
-    return Napi::Value();
-  }
-  return Result(info.Env(),
-                IOMODES_ERRNO(socketpair(domain, type, protocol,
-                                         reinterpret_cast<int*>(out))));
+  int fds[2];
+  long r = IOMODES_ERRNO(socketpair(domain, type, protocol, fds));
+  if (r == 0) memcpy(out, fds, sizeof(fds));
+  return Result(info.Env(), r);
 }
 
 static Napi::Value
@@ -256,23 +319,23 @@ static Napi::Value
 Getsockopt(const Napi::CallbackInfo& info) {
   int32_t fd, level, name;
   uint8_t* out;
-  size_t len;
   if (!ArgInt32(info, 0, &fd) || !ArgInt32(info, 1, &level) ||
-      !ArgInt32(info, 2, &name) || !ArgBytes(info, 3, &out, &len))
+      !ArgInt32(info, 2, &name) || !ArgOut(info, 3, sizeof(int), &out))
     return Napi::Value();
-  if (len < sizeof(int)) {
-    ThrowRangeError(info.Env(), "out must hold an int");
-    return Napi::Value();
-  }
-  socklen_t optlen = sizeof(int);
-  return Result(info.Env(),
-                IOMODES_ERRNO(getsockopt(fd, level, name, out, &optlen)));
+  int value = 0;
+  socklen_t optlen = sizeof(value);
+  long r = IOMODES_ERRNO(getsockopt(fd, level, name, &value, &optlen));
+  if (r == 0) memcpy(out, &value, sizeof(value));
+  return Result(info.Env(), r);
 }
 
 void
 InitFd(Napi::Env env, Napi::Object exports, Napi::Object constants) {
   Export(exports, "open", Open);
   Export(exports, "close", Close);
+  Export(exports, "fd_own", FdOwn);
+  Export(exports, "fd_close_owned", FdCloseOwned);
+  napi_add_env_cleanup_hook(env, CloseOwnedFds, GetAddonData(env));
   Export(exports, "dup", Dup);
   Export(exports, "pipe2", Pipe2);
   Export(exports, "socketpair", Socketpair);

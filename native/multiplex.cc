@@ -8,8 +8,10 @@
 #include <sys/select.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "addon.h"
 
@@ -37,46 +39,57 @@ struct Deadline {
     return left > 0 ? left : 0;
   }
   // poll/epoll take whole milliseconds: round up, so we never return early.
+  // ArgTimeout caps the timeout at INT32_MAX, so the cast cannot overflow.
   int RemainingInt() const {
     double left = Remaining();
     return left < 0 ? -1 : static_cast<int>(std::ceil(left));
   }
 };
 
-// Reads an Int32Array argument as a list of fds.
+// Copies an Int32Array argument of fds into native memory: select checks
+// each fd against FD_SETSIZE, then uses it twice more (FD_SET, FD_ISSET),
+// and JS memory could change in between (a SharedArrayBuffer another
+// thread writes, or the out array aliasing a list).
 bool
-ArgFdList(const Napi::CallbackInfo& info,
-          size_t i,
-          const int32_t** fds,
-          size_t* count) {
+ArgFdList(const Napi::CallbackInfo& info, size_t i, std::vector<int>* fds) {
+  napi_env env = info.Env();
+  bool is;
   napi_typedarray_type type;
-  size_t length, offset;
+  size_t length;
   void* p;
-  napi_value ab;
-  if (napi_get_typedarray_info(info.Env(), info[i], &type, &length, &p, &ab,
-                               &offset) != napi_ok ||
+  if (napi_is_typedarray(env, info[i], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, info[i], &type, &length, &p, nullptr,
+                               nullptr) != napi_ok ||
       type != napi_int32_array) {
-    ThrowTypeError(info.Env(), "expected an Int32Array of fds");
+    ThrowTypeError(env, "the fd lists must be Int32Arrays");
     return false;
   }
-  *fds = static_cast<const int32_t*>(p);
-  *count = length;
+  fds->resize(length);
+  if (length > 0) memcpy(fds->data(), p, length * sizeof(int32_t));
+  for (int fd : *fds) {
+    if (fd < 0 || fd >= FD_SETSIZE) {
+      ThrowRangeError(env, "select() fds must be >= 0 && < FD_SETSIZE");
+      return false;
+    }
+  }
   return true;
 }
 
+// A timeout in milliseconds: any negative number or +Infinity waits
+// forever (-1); others are capped at INT32_MAX (24.8 days), which every
+// wait below can represent.
 bool
 ArgTimeout(const Napi::CallbackInfo& info, size_t i, double* out) {
   if (!info[i].IsNumber()) {
-    ThrowTypeError(info.Env(), "expected a timeout in milliseconds");
+    ThrowTypeError(info.Env(), "the timeout must be a number of milliseconds");
     return false;
   }
   double t = info[i].As<Napi::Number>().DoubleValue();
   if (std::isnan(t)) {
-    ThrowRangeError(info.Env(), "timeout must not be NaN");
+    ThrowRangeError(info.Env(), "the timeout must not be NaN");
     return false;
   }
-  // Any negative value (and Infinity) waits forever.
-  *out = (t < 0 || std::isinf(t)) ? -1 : t;
+  *out = (t < 0 || std::isinf(t)) ? -1 : std::min(t, 2147483647.0);
   return true;
 }
 
@@ -87,40 +100,30 @@ ArgTimeout(const Napi::CallbackInfo& info, size_t i, double* out) {
 // _FORTIFY_SOURCE).
 Napi::Value
 Select(const Napi::CallbackInfo& info) {
-  const int32_t* lists[3];
-  size_t counts[3];
+  std::vector<int> lists[3];
   double timeout;
   uint8_t* out;
   size_t outLen;
-  if (!ArgFdList(info, 0, &lists[0], &counts[0]) ||
-      !ArgFdList(info, 1, &lists[1], &counts[1]) ||
-      !ArgFdList(info, 2, &lists[2], &counts[2]) ||
-      !ArgTimeout(info, 3, &timeout) || !ArgBytes(info, 4, &out, &outLen))
+  if (!ArgFdList(info, 0, &lists[0]) || !ArgFdList(info, 1, &lists[1]) ||
+      !ArgFdList(info, 2, &lists[2]) || !ArgTimeout(info, 3, &timeout) ||
+      !ArgBytes(info, 4, &out, &outLen))
     return Napi::Value();
-  size_t total = counts[0] + counts[1] + counts[2];
+  size_t total = lists[0].size() + lists[1].size() + lists[2].size();
   if (outLen < total) {
     ThrowRangeError(info.Env(), "out must hold one byte per fd");
     return Napi::Value();
   }
   int nfds = 0;
-  for (int s = 0; s < 3; s++) {
-    for (size_t k = 0; k < counts[s]; k++) {
-      int32_t fd = lists[s][k];
-      if (fd < 0 || fd >= FD_SETSIZE) {
-        ThrowRangeError(info.Env(),
-                        "select() fds must be >= 0 && < FD_SETSIZE");
-        return Napi::Value();
-      }
+  for (const auto& list : lists)
+    for (int fd : list)
       if (fd + 1 > nfds) nfds = fd + 1;
-    }
-  }
   Deadline deadline(timeout);
   fd_set sets[3];
   int r;
   for (;;) {
     for (int s = 0; s < 3; s++) {
       FD_ZERO(&sets[s]);
-      for (size_t k = 0; k < counts[s]; k++) FD_SET(lists[s][k], &sets[s]);
+      for (int fd : lists[s]) FD_SET(fd, &sets[s]);
     }
     double left = deadline.Remaining();
     timeval tv;
@@ -129,16 +132,15 @@ Select(const Napi::CallbackInfo& info) {
       tv.tv_sec = us / 1000000;
       tv.tv_usec = us % 1000000;
     }
-    r = select(nfds, counts[0] ? &sets[0] : nullptr,
-               counts[1] ? &sets[1] : nullptr, counts[2] ? &sets[2] : nullptr,
-               left < 0 ? nullptr : &tv);
+    r = select(nfds, lists[0].empty() ? nullptr : &sets[0],
+               lists[1].empty() ? nullptr : &sets[1],
+               lists[2].empty() ? nullptr : &sets[2], left < 0 ? nullptr : &tv);
     if (r >= 0 || errno != EINTR) break;
   }
   if (r < 0) return Result(info.Env(), -errno);
   size_t o = 0;
   for (int s = 0; s < 3; s++)
-    for (size_t k = 0; k < counts[s]; k++)
-      out[o++] = FD_ISSET(lists[s][k], &sets[s]) ? 1 : 0;
+    for (int fd : lists[s]) out[o++] = FD_ISSET(fd, &sets[s]) ? 1 : 0;
   return Result(info.Env(), r);
 }
 

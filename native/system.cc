@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "addon.h"
 
@@ -20,35 +21,39 @@ static Napi::Value
 Getrlimit(const Napi::CallbackInfo& info) {
   int32_t resource;
   uint8_t* out;
-  size_t len;
-  if (!ArgInt32(info, 0, &resource) || !ArgBytes(info, 1, &out, &len))
+  if (!ArgInt32(info, 0, &resource) || !ArgOut(info, 1, 2 * sizeof(double), &out))
     return Napi::Value();
-  if (len < 2 * sizeof(double)) {
-    ThrowRangeError(info.Env(), "out must hold two numbers");
-    return Napi::Value();
-  }
   rlimit rl;
   if (getrlimit(resource, &rl) == -1) return Result(info.Env(), -errno);
-  double* d = reinterpret_cast<double*>(out);
-  d[0] = LimitToJs(rl.rlim_cur);
-  d[1] = LimitToJs(rl.rlim_max);
+  // memcpy: `out` may be any view, at any (unaligned) byte offset.
+  double d[2] = {LimitToJs(rl.rlim_cur), LimitToJs(rl.rlim_max)};
+  memcpy(out, d, sizeof(d));
   return Result(info.Env(), 0);
+}
+
+// A limit: +Infinity (RLIM_INFINITY) or a safe integer >= 0. Casting NaN
+// or a negative double to rlim_t would be undefined behaviour.
+static bool
+ArgLimit(const Napi::CallbackInfo& info, size_t i, rlim_t* out) {
+  if (info[i].IsNumber() &&
+      info[i].As<Napi::Number>().DoubleValue() == INFINITY) {
+    *out = RLIM_INFINITY;
+    return true;
+  }
+  int64_t n;
+  if (!ArgIntRange(info, i, 0, INT64_C(9007199254740991), &n)) return false;
+  *out = static_cast<rlim_t>(n);
+  return true;
 }
 
 // setrlimit(resource, soft, hard): Infinity means RLIM_INFINITY.
 static Napi::Value
 Setrlimit(const Napi::CallbackInfo& info) {
   int32_t resource;
-  if (!ArgInt32(info, 0, &resource)) return Napi::Value();
-  if (!info[1].IsNumber() || !info[2].IsNumber()) {
-    ThrowTypeError(info.Env(), "expected numbers");
-    return Napi::Value();
-  }
-  double soft = info[1].As<Napi::Number>().DoubleValue();
-  double hard = info[2].As<Napi::Number>().DoubleValue();
   rlimit rl;
-  rl.rlim_cur = std::isinf(soft) ? RLIM_INFINITY : static_cast<rlim_t>(soft);
-  rl.rlim_max = std::isinf(hard) ? RLIM_INFINITY : static_cast<rlim_t>(hard);
+  if (!ArgInt32(info, 0, &resource) || !ArgLimit(info, 1, &rl.rlim_cur) ||
+      !ArgLimit(info, 2, &rl.rlim_max))
+    return Napi::Value();
   return Result(info.Env(), IOMODES_ERRNO(setrlimit(resource, &rl)));
 }
 

@@ -4,6 +4,11 @@
 // on the loop of the thread that made it (never uv_default_loop()).
 //
 // Lifetime rules (reliability anchors P4-P6, P13):
+// - The watcher polls its own duplicate of the fd (F_DUPFD_CLOEXEC), closed
+//   only after libuv is done with it. libuv aborts the process if a polled
+//   fd is closed under it; with the duplicate, closing the caller's fd (even
+//   in the same tick as start()) can no longer reach libuv, and a reused fd
+//   number is never confused with the watched one.
 // - The uv_poll_t lives in its own allocation, freed only in the close
 //   callback, so libuv never touches freed memory.
 // - An open watcher holds a strong reference to its own JS object: an active
@@ -14,6 +19,13 @@
 //   keeps running the loop until the hook is removed, so the close callback
 //   runs while the env is still alive.
 // - The finalizer frees memory only: it never calls into libuv.
+//
+// The class is defined with plain Node-API, not Napi::ObjectWrap: each
+// method checks its receiver's type tag itself, so a method called on a
+// foreign object, or the constructor called without `new`, throws a
+// TypeError with a code instead of node-addon-api's code-less errors.
+#include <fcntl.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "addon.h"
@@ -22,56 +34,140 @@ namespace iomodes {
 
 namespace {
 
+// Marks objects this file made, so a method never unwraps a stranger.
+const napi_type_tag kWatcherTag = {0x696f6d6f64657377ULL, 0x617463686572763aULL};
+
 class Watcher;
 
 struct PollHandle {
   uv_poll_t poll;
+  int fd;          // the watcher's duplicate; closed in OnClose
   Watcher* owner;  // null once the wrapper is gone
 };
 
-class Watcher : public Napi::ObjectWrap<Watcher> {
+void
+ThrowCode(napi_env env, const char* code, const char* message) {
+  Napi::Error e = Napi::TypeError::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+}
+
+class Watcher {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(
-        env, "Watcher",
-        {
-            InstanceMethod<&Watcher::Open>("open"),
-            InstanceMethod<&Watcher::Start>("start"),
-            InstanceMethod<&Watcher::Stop>("stop"),
-            InstanceMethod<&Watcher::Ref>("ref"),
-            InstanceMethod<&Watcher::Unref>("unref"),
-            InstanceMethod<&Watcher::HasRef>("hasRef"),
-            InstanceMethod<&Watcher::Close>("close"),
-            InstanceAccessor<&Watcher::GetFd>("fd"),
-            InstanceAccessor<&Watcher::GetActive>("active"),
-            InstanceAccessor<&Watcher::GetClosed>("closed"),
-        });
-  }
-
-  // new Watcher(callback): callback(status, events) is registered once and
-  // called with MakeCallback semantics (async context, microtasks drained).
-  explicit Watcher(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<Watcher>(info), env_(info.Env()) {
-    if (!info[0].IsFunction()) {
-      ThrowTypeError(info.Env(), "expected a callback function");
-      return;
-    }
-    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
-  }
-
-  ~Watcher() override {
-    // Only reachable once closed (the open watcher holds itself), except
-    // when the env is torn down without the cleanup hook having run: then
-    // leak the handle rather than let libuv call into freed memory.
-    if (handle_ != nullptr) handle_->owner = nullptr;
+  static napi_value Define(napi_env env) {
+    napi_property_descriptor props[] = {
+        Method<&Watcher::Open>("open"),
+        Method<&Watcher::Start>("start"),
+        Method<&Watcher::Stop>("stop"),
+        Method<&Watcher::Ref>("ref"),
+        Method<&Watcher::Unref>("unref"),
+        Method<&Watcher::HasRef>("hasRef"),
+        Method<&Watcher::Close>("close"),
+        Getter<&Watcher::GetFd>("fd"),
+        Getter<&Watcher::GetActive>("active"),
+        Getter<&Watcher::GetClosed>("closed"),
+    };
+    // The methods go on the prototype with napi_define_properties, not
+    // napi_define_class: the class's own methods carry a V8 signature, whose
+    // "Illegal invocation" for a foreign receiver has no code.
+    napi_value cls, proto;
+    napi_define_class(env, "Watcher", NAPI_AUTO_LENGTH, New, nullptr, 0,
+                      nullptr, &cls);
+    napi_get_named_property(env, cls, "prototype", &proto);
+    napi_define_properties(env, proto, sizeof(props) / sizeof(props[0]), props);
+    return cls;
   }
 
  private:
   enum State { kNew, kOpen, kClosing, kClosed };
+  using MethodFn = Napi::Value (Watcher::*)(const Napi::CallbackInfo&);
 
-  // open(fd) -> 0 | -errno: uv_poll_init on this thread's loop. The fd is
-  // made non-blocking by libuv; a regular file gives -EPERM, an fd already
-  // watched on this loop -EEXIST.
+  explicit Watcher(napi_env env) : env_(env) {}
+
+  ~Watcher() {
+    // Only reachable once closed (the open watcher holds itself), except
+    // when the env is torn down without the cleanup hook having run: then
+    // leak the handle rather than let libuv call into freed memory.
+    if (handle_ != nullptr) handle_->owner = nullptr;
+    DropCallback();
+  }
+
+  // The callback closes over the JS wrapper, which holds this object: keep
+  // the strong reference only while the watcher can still call back, or the
+  // cycle would never be collected.
+  void DropCallback() {
+    if (callback_ != nullptr) napi_delete_reference(env_, callback_);
+    callback_ = nullptr;
+  }
+
+  // new Watcher(callback): callback(status, events) is registered once and
+  // called with MakeCallback semantics (async context, microtasks drained).
+  static napi_value New(napi_env env, napi_callback_info cbinfo) {
+    Napi::CallbackInfo info(env, cbinfo);
+    napi_value target;
+    if (napi_get_new_target(env, cbinfo, &target) != napi_ok ||
+        target == nullptr) {
+      ThrowCode(env, "ERR_CONSTRUCT_CALL_REQUIRED",
+                "Class constructor Watcher cannot be invoked without 'new'");
+      return nullptr;
+    }
+    if (!info[0].IsFunction()) {
+      ThrowTypeError(env, "argument 0 must be a callback function");
+      return nullptr;
+    }
+    auto* w = new Watcher(env);
+    napi_create_reference(env, info[0], 1, &w->callback_);
+    napi_value self = info.This();
+    if (napi_wrap(env, self, w, Finalize, nullptr, nullptr) != napi_ok) {
+      delete w;
+      return nullptr;
+    }
+    napi_type_tag_object(env, self, &kWatcherTag);
+    return self;
+  }
+
+  static void Finalize(napi_env, void* data, void*) {
+    delete static_cast<Watcher*>(data);
+  }
+
+  // The receiver, if it is a Watcher this file made; else a TypeError.
+  static Watcher* Self(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    napi_value self = info.This();
+    bool tagged = false;
+    void* w = nullptr;
+    if (info.This().IsObject() &&
+        napi_check_object_type_tag(env, self, &kWatcherTag, &tagged) ==
+            napi_ok &&
+        tagged && napi_unwrap(env, self, &w) == napi_ok && w != nullptr)
+      return static_cast<Watcher*>(w);
+    ThrowCode(env, "ERR_INVALID_THIS", "Value of \"this\" must be a Watcher");
+    return nullptr;
+  }
+
+  template <MethodFn M>
+  static napi_value Call(napi_env env, napi_callback_info cbinfo) {
+    Napi::CallbackInfo info(env, cbinfo);
+    Watcher* w = Self(info);
+    if (w == nullptr) return nullptr;
+    return (w->*M)(info);
+  }
+
+  template <MethodFn M>
+  static napi_property_descriptor Method(const char* name) {
+    return {name, nullptr, Call<M>, nullptr, nullptr, nullptr, napi_default,
+            nullptr};
+  }
+
+  template <MethodFn M>
+  static napi_property_descriptor Getter(const char* name) {
+    return {name, nullptr, nullptr, Call<M>, nullptr, nullptr, napi_default,
+            nullptr};
+  }
+
+  // open(fd) -> 0 | -errno: duplicates fd and runs uv_poll_init on the
+  // duplicate, on this thread's loop. The fd's description is made
+  // non-blocking by libuv; a regular file gives -EPERM, a closed fd -EBADF.
   Napi::Value Open(const Napi::CallbackInfo& info) {
     int32_t fd;
     if (!ArgInt32(info, 0, &fd)) return Napi::Value();
@@ -80,21 +176,25 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     uv_loop_t* loop;
     if (napi_get_uv_event_loop(env_, &loop) != napi_ok)
       return Result(info.Env(), -EINVAL);
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup == -1) return Result(info.Env(), -errno);
     auto* h = new PollHandle();
-    int r = uv_poll_init(loop, &h->poll, fd);
+    int r = uv_poll_init(loop, &h->poll, dup);
     if (r < 0) {
+      close(dup);
       delete h;
       return Result(info.Env(), r);
     }
+    h->fd = dup;
     h->owner = this;
     h->poll.data = h;
     handle_ = h;
     if (AddonData* data = GetAddonData(env_)) data->open_watchers++;
     fd_ = fd;
     state_ = kOpen;
-    self_ = Napi::Persistent(Value());
+    napi_create_reference(env_, info.This(), 1, &self_);
     napi_value name = Napi::String::New(env_, "iomodes:Watcher");
-    if (napi_async_init(env_, Value(), name, &context_) != napi_ok)
+    if (napi_async_init(env_, info.This(), name, &context_) != napi_ok)
       context_ = nullptr;
     if (napi_add_async_cleanup_hook(env_, OnTeardown, this, &hook_) != napi_ok)
       hook_ = nullptr;
@@ -142,7 +242,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (state_ == kNew) {
       state_ = kClosed;
-      callback_.Reset();
+      DropCallback();
     } else if (state_ == kOpen) {
       BeginClose();
     }
@@ -182,8 +282,9 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     napi_env env = w->env_;
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value recv = w->self_.Value();
-    napi_value fn = w->callback_.Value();
+    napi_value recv, fn;
+    napi_get_reference_value(env, w->self_, &recv);
+    napi_get_reference_value(env, w->callback_, &fn);
     napi_value argv[2];
     napi_create_int32(env, status, &argv[0]);
     napi_create_int32(env, events, &argv[1]);
@@ -202,6 +303,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   static void OnClose(uv_handle_t* handle) {
     auto* h = static_cast<PollHandle*>(handle->data);
     Watcher* w = h->owner;
+    close(h->fd);
     delete h;
     if (w != nullptr) w->Closed();
   }
@@ -216,8 +318,10 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
       napi_remove_async_cleanup_hook(hook_);
       hook_ = nullptr;
     }
-    callback_.Reset();
-    self_.Reset();
+    DropCallback();
+    napi_ref self = self_;
+    self_ = nullptr;
+    if (self != nullptr) napi_delete_reference(env_, self);
   }
 
   static void OnTeardown(napi_async_cleanup_hook_handle, void* arg) {
@@ -226,8 +330,8 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   }
 
   napi_env env_;
-  Napi::FunctionReference callback_;
-  Napi::ObjectReference self_;
+  napi_ref callback_ = nullptr;
+  napi_ref self_ = nullptr;
   napi_async_context context_ = nullptr;
   napi_async_cleanup_hook_handle hook_ = nullptr;
   PollHandle* handle_ = nullptr;
@@ -239,7 +343,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
 
 void
 InitWatcher(Napi::Env env, Napi::Object exports, Napi::Object constants) {
-  exports.Set("Watcher", Watcher::Define(env));
+  exports.Set("Watcher", Napi::Value(env, Watcher::Define(env)));
 
 #define C(name) constants.Set(#name, Napi::Number::New(env, name))
   C(UV_READABLE); C(UV_WRITABLE); C(UV_DISCONNECT); C(UV_PRIORITIZED);

@@ -74,7 +74,7 @@ describe('aioAvailable', () => {
     expect(native.io_destroy(0n)).toBe(-errno.EINVAL);
     expectCode(() => native.io_setup(1, new Uint8Array(4) as never), 'ERR_OUT_OF_RANGE');
     expectCode(() => native.io_destroy(1 as never), 'ERR_INVALID_ARG_TYPE');
-    expectCode(() => native.io_destroy(-1n), 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => native.io_destroy(-1n), 'ERR_OUT_OF_RANGE');
   });
 });
 

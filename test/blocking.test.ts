@@ -596,7 +596,7 @@ describe('bad input', () => {
     expectArgError(() => native.read(r, buf, -1, 1), 'ERR_OUT_OF_RANGE');
     expectArgError(() => native.write(w, buf, 2, 3), 'ERR_OUT_OF_RANGE');
     expectArgError(() => native.pread(r, buf, 0, 4, bad('0')), 'ERR_INVALID_ARG_TYPE');
-    expectArgError(() => native.pread(r, buf, 0, 4, bad(2n ** 64n)), 'ERR_INVALID_ARG_TYPE');
+    expectArgError(() => native.pread(r, buf, 0, 4, bad(2n ** 64n)), 'ERR_OUT_OF_RANGE');
     expectArgError(() => native.readv(r, bad(buf)), 'ERR_INVALID_ARG_TYPE');
     expectArgError(() => native.readv(r, bad([new Uint16Array(2)])), 'ERR_INVALID_ARG_TYPE');
     expectArgError(() => native.writev(w, Array.from({ length: IOV_MAX + 1 }, () => buf)), 'ERR_OUT_OF_RANGE');

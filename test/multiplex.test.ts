@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -49,6 +50,19 @@ function epoll<T = unknown>(): Epoll<T> {
 afterEach(() => {
   for (const e of epolls.splice(0)) e.close();
 });
+
+/** How many epoll fds this process has open (libuv's own included). */
+function epollFds(): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[eventpoll]') count++;
+    } catch {
+      // closed while listing (readdir's own fd among them)
+    }
+  }
+  return count;
+}
 
 function drain(fd: number): number {
   const buf = Buffer.alloc(65536);
@@ -495,6 +509,44 @@ describe('Epoll: fd churn and stale registrations', () => {
     drain(keep);
   });
 
+  it('reports an orphaned registration once, and backs off instead of spinning a core on it', async () => {
+    // Let warnings from earlier tests (emitted on nextTick) go by first.
+    await new Promise((resolve) => setImmediate(resolve));
+    const ep = epoll<string>();
+    const [a, peer] = autoClose(...socketpair({ nonblocking: true }));
+    ep.add(a, Epoll.IN, 'orphan');
+    const [keep] = autoClose(dup(a));
+    close(a);
+    // delete() after the close: the kernel says EBADF and our record goes,
+    // but the dup keeps the kernel's registration, now beyond reach.
+    expectCode(() => ep.delete(a), 'EBADF', 'epoll_ctl');
+    write(peer, byte); // level-triggered and never drained: ready forever
+    const warnings: (Error & { code?: string })[] = [];
+    const onWarning = (warning: Error & { code?: string }): void => {
+      if (warning.code === 'IOMODES_EPOLL_ORPHAN') warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const [x, y] = autoClose(...socketpair({ nonblocking: true }));
+      ep.add(x, Epoll.IN, 'live');
+      const live = ep.waitAsync(-1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Spinning, 300 ms is thousands of loop turns, each with a stale
+      // event; backing off (1, 2, 4 ... 64 ms) it is about ten.
+      expect(ep.staleEvents).toBeGreaterThan(0);
+      expect(ep.staleEvents).toBeLessThan(100);
+      write(y, byte);
+      expect((await live).map((e) => e.data)).toEqual(['live']);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.name).toBe('IomodesWarning');
+      expect(warnings[0]!.message).toMatch(new RegExp(`fd ${a} was closed before epoll.delete\\(${a}\\).*delete\\(\\) an fd before closing it`));
+    } finally {
+      process.off('warning', onWarning);
+      drain(keep);
+    }
+  });
+
   it('survives 1,000 cycles of register, close, reopen, register', () => {
     const ep = epoll<number>();
     let [a, b] = socketpair();
@@ -874,6 +926,7 @@ describe('Epoll on the event loop, in other processes and threads', () => {
       if (workerData.exit) process.exit(3);
     `;
     const path = fixture(code, 'teardown.mjs');
+    const before = epollFds();
     for (let i = 0; i < 4; i++) {
       const exit = i % 2 === 1;
       const w = new Worker(path, { workerData: { entry: distEntry(), exit } });
@@ -885,6 +938,9 @@ describe('Epoll on the event loop, in other processes and threads', () => {
         expect(status).toBe(3);
       }
     }
+    // Each Epoll's fd closed with its thread: fds are the process's, so a
+    // leak would show here, 5 per worker.
+    expect(epollFds()).toBe(before);
     // This thread's own epoll still works.
     const ep = epoll();
     const [a, b] = autoClose(...socketpair());

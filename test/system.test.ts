@@ -154,14 +154,16 @@ describe('setrlimit', () => {
 
 describe('debugCounters', () => {
   it('counts an open watcher until its close has run on the loop', async () => {
-    const base = debugCounters().watchers;
+    const base = debugCounters();
     const epolls = [Epoll.create(), Epoll.create()];
+    expect(debugCounters()).toEqual({ watchers: base.watchers, ownedFds: base.ownedFds + 2 });
     for (const ep of epolls) ep.watch(() => {});
-    expect(debugCounters()).toEqual({ watchers: base + 2 });
+    expect(debugCounters()).toEqual({ watchers: base.watchers + 2, ownedFds: base.ownedFds + 2 });
     for (const ep of epolls) ep.close();
-    // uv_close completes on the next loop turn.
-    for (let i = 0; i < 10 && debugCounters().watchers !== base; i++) await tick();
-    expect(debugCounters()).toEqual({ watchers: base });
+    // The fds close at once; uv_close completes on the next loop turn.
+    expect(debugCounters().ownedFds).toBe(base.ownedFds);
+    for (let i = 0; i < 10 && debugCounters().watchers !== base.watchers; i++) await tick();
+    expect(debugCounters()).toEqual(base);
   });
 
   it("counts per thread: a Worker's watchers are not the main thread's", async () => {

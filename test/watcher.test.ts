@@ -99,12 +99,22 @@ describe('Watcher', () => {
     expect(again.closed).toBe(true);
   });
 
-  it('refuses a second watcher on the same fd in this thread (EEXIST)', () => {
-    const [r] = autoClose(...pipe());
-    const first = new Watcher(r, () => {});
-    expectCode(() => new Watcher(r, () => {}), 'EEXIST', 'uv_poll_init');
-    first.close();
-    new Watcher(r, () => {}).close();
+  it('lets two watchers watch one fd: each polls its own duplicate', async () => {
+    const [r, w] = autoClose(...pipe({ nonblocking: true }));
+    const seen: string[] = [];
+    const first = new Watcher(r, () => {
+      seen.push('first');
+      first.close();
+    });
+    const second = new Watcher(r, () => {
+      seen.push('second');
+      second.close();
+    });
+    first.start();
+    second.start();
+    write(w, byte);
+    await nextTurn();
+    expect(seen.sort()).toEqual(['first', 'second']);
   });
 
   it('gives EPERM for a regular file and EBADF for a closed fd', () => {

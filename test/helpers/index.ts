@@ -55,8 +55,11 @@ export function mayskip(reason: string): boolean {
 }
 
 /** Runs `code` as an ES module in a child Node process (same Node binary). */
-export function runChild(code: string, options: { timeout?: number; env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+export function runChild(
+  code: string,
+  options: { timeout?: number; env?: NodeJS.ProcessEnv; input?: string; execArgv?: string[] } = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [...(options.execArgv ?? []), '--input-type=module', '-e', code], {
     cwd: root,
     encoding: 'utf8',
     timeout: options.timeout ?? 20_000,
