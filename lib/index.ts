@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { IoError, WOULD_BLOCK, check, errnoError, invalidArgType, invalidArgValue, outOfRange, useAfterClose } from './errors.js';
+export { IoError, WOULD_BLOCK } from './errors.js';
 export type { ArgumentError, IoErrorContext, UseAfterCloseError, WouldBlock } from './errors.js';
 export {
   O,
