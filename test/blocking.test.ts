@@ -32,7 +32,7 @@ import {
   writev,
 } from '../lib/index.js';
 import { constant, native } from '../lib/native.js';
-import { autoClose, bad, caught, closedFd, distEntry, expectArgError, expectIoError, NEVER_OPENED, root, tmpDir, tmpFile } from './helpers/index.js';
+import { autoClose, bad, caught, closedFd, distEntry, expectArgError, expectIoError, NEVER_OPENED, root, tmpDir, tmpFile, withoutPreload } from './helpers/index.js';
 
 const IOV_MAX = constant('IOV_MAX');
 
@@ -624,7 +624,7 @@ describe('blocking really blocks', () => {
 
   it('a read on an empty FIFO returns only after another process writes to it', async () => {
     const fifo = join(tmpDir(), 'fifo');
-    execFileSync('mkfifo', [fifo]);
+    execFileSync('mkfifo', [fifo], { env: withoutPreload() });
     const code = `
       import { open, read, O } from ${JSON.stringify(entry)};
       // O_RDWR: open does not wait for a writer, and since this fd is itself

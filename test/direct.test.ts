@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IoError, directIoAlignment, directIoAvailable } from '../lib/index.js';
 import { constant, native } from '../lib/native.js';
-import { expectCode, mayskip, tmpDir } from './helpers/index.js';
+import { expectCode, mayskip, tmpDir, withoutPreload } from './helpers/index.js';
 
-const sh = (script: string) => spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 60_000 });
+const sh = (script: string) => spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 60_000, env: withoutPreload() });
 
 function caught(fn: () => unknown): IoError {
   try {

@@ -31,7 +31,7 @@ import {
   type SocketKind,
 } from '../lib/index.js';
 import { constant } from '../lib/native.js';
-import { autoClose, caught, expectArgError, expectIoError, mayskip, tmpDir, tmpFile } from './helpers/index.js';
+import { autoClose, caught, expectArgError, expectIoError, mayskip, tmpDir, tmpFile, withoutPreload } from './helpers/index.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -352,7 +352,7 @@ describe('close-on-exec', () => {
       // What each fd is (pipe:[inode], socket:[inode], a path, anon_inode:…),
       // as the child would see it if it had inherited the fd.
       const ours = new Set(fds.map((fd) => readlinkSync(`/proc/self/fd/${fd}`)).filter((t) => !t.startsWith('anon_inode:')));
-      const child = spawnSync('/bin/sh', ['-c', 'for f in /proc/self/fd/*; do readlink "$f"; done; true'], { encoding: 'utf8' });
+      const child = spawnSync('/bin/sh', ['-c', 'for f in /proc/self/fd/*; do readlink "$f"; done; true'], { encoding: 'utf8', env: withoutPreload() });
       expect(child.status).toBe(0);
       const inherited = child.stdout.split('\n').filter((t) => ours.has(t));
       expect(inherited).toEqual([]);

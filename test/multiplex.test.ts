@@ -958,7 +958,7 @@ describe('Epoll on the event loop, in other processes and threads', () => {
       ep.add(r, Epoll.IN);
       const { spawn } = await import('node:child_process');
       // A separate process signals this one every few ms while it blocks.
-      const pinger = spawn('sh', ['-c', 'while kill -USR2 ' + process.pid + ' 2>/dev/null; do sleep 0.005; done'], { stdio: 'ignore' });
+      const pinger = spawn('sh', ['-c', 'while kill -USR2 ' + process.pid + ' 2>/dev/null; do sleep 0.005; done'], { stdio: 'ignore', env: { PATH: process.env.PATH } });
       await new Promise((resolve) => setTimeout(resolve, 50));
       const out = {};
       for (const [name, fn] of [['epoll', () => ep.wait(1, 300)], ['poll', () => poll([{ fd: r, events: POLL.IN }], 300)], ['select', () => select([r], [], [], 300).read]]) {

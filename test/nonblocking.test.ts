@@ -28,7 +28,7 @@ import {
   write,
 } from '../lib/index.js';
 import { constant } from '../lib/native.js';
-import { autoClose, bad, closedFd, distEntry, expectArgError, expectIoError, NEVER_OPENED, root, tmpFile } from './helpers/index.js';
+import { autoClose, bad, closedFd, distEntry, expectArgError, expectIoError, NEVER_OPENED, root, tmpFile, withoutPreload } from './helpers/index.js';
 
 const IOV_MAX = constant('IOV_MAX');
 
@@ -59,7 +59,7 @@ function tcpListener(nonblocking: boolean): [fd: number, port: number] {
 /** F_GETPIPE_SZ, asked by another process through /proc (Node has no fcntl). */
 function pipeCapacity(fd: number): number | undefined {
   const script = 'import fcntl,os,sys\nf=os.open(sys.argv[1],os.O_RDONLY|os.O_NONBLOCK)\nprint(fcntl.fcntl(f,fcntl.F_GETPIPE_SZ))';
-  const r = spawnSync('python3', ['-c', script, `/proc/${process.pid}/fd/${fd}`], { encoding: 'utf8' });
+  const r = spawnSync('python3', ['-c', script, `/proc/${process.pid}/fd/${fd}`], { encoding: 'utf8', env: withoutPreload() });
   return r.status === 0 ? Number(r.stdout.trim()) : undefined;
 }
 

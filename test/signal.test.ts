@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { realtimeSignals } from '../lib/index.js';
+import { withoutPreload } from './helpers/index.js';
 
-const bash = (script: string): string => spawnSync('bash', ['-c', script], { encoding: 'utf8' }).stdout.trim();
+const bash = (script: string): string => spawnSync('bash', ['-c', script], { encoding: 'utf8', env: withoutPreload() }).stdout.trim();
 
 describe('realtimeSignals', () => {
   it('reports SIGRTMIN and SIGRTMAX as glibc numbers them at run time (34 and 64)', () => {

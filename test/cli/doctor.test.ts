@@ -4,7 +4,7 @@ import { arch, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctor, renderDoctor, type DoctorReport } from '../../lib/cli/doctor.js';
-import { expectCode, mayskip, root, tmpDir } from '../helpers/index.js';
+import { expectCode, mayskip, root, tmpDir, withoutPreload } from '../helpers/index.js';
 
 const main = join(root, 'dist/cli/main.js');
 let scratch: string;
@@ -30,7 +30,7 @@ function json(args: string[] = [], options: { wrap?: string[]; cwd?: string } = 
 }
 
 function sh(script: string): SpawnSyncReturns<string> {
-  return spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 60_000 });
+  return spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 60_000, env: withoutPreload() });
 }
 
 /** A limit as a child process sees it in /proc/self/limits (the doctor is a child too). */
@@ -165,7 +165,7 @@ function seccompWrapper(): string | undefined {
   const binary = join(scratch, 'deny');
   if (existsSync(binary)) return binary;
   writeFileSync(source, SECCOMP_DENY_C);
-  const cc = spawnSync('cc', ['-O', '-o', binary, source], { encoding: 'utf8' });
+  const cc = spawnSync('cc', ['-O', '-o', binary, source], { encoding: 'utf8', env: withoutPreload() });
   if (cc.status !== 0 && mayskip(`cannot compile the seccomp wrapper: ${cc.stderr || cc.error}`)) return undefined;
   return binary;
 }

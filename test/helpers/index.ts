@@ -54,6 +54,18 @@ export function mayskip(reason: string): boolean {
   return true;
 }
 
+/**
+ * The environment for a child that is not Node (a shell, dd, python3): the
+ * ASan runtime CI preloads is for Node loading the sanitized addon, and
+ * other programs under it fail for reasons of their own.
+ */
+export function withoutPreload(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  delete rest.LD_PRELOAD;
+  delete rest.ASAN_OPTIONS;
+  return rest;
+}
+
 /** Runs `code` as an ES module in a child Node process (same Node binary). */
 export function runChild(
   code: string,
