@@ -1,35 +1,151 @@
 /**
  * The published package: what `npm pack` puts in the tarball, and whether a
- * fresh project can install it and use it with no compiler, loading the N-API
- * prebuild that `npm run prebuildify` made. Everything happens in a temp copy
- * of the working tree, so the checkout's build/, dist/ and prebuilds/ are not
- * touched while other test files load the addon from them.
+ * fresh project can install it and use it both ways a user gets the addon:
+ * - with the N-API prebuild that `npm run prebuildify` made, no compiler run
+ *   (installed with --ignore-scripts, so nothing could compile);
+ * - from source, from a tarball with no prebuilds/: the install script
+ *   (node-gyp-build) finds no binary and compiles with node-gyp, as on arm64,
+ *   musl or any platform without a prebuild.
+ * Everything happens in a temp copy of the working tree, so the checkout's
+ * build/, dist/ and prebuilds/ are not touched while other test files load
+ * the addon from them. The two compiles are the cost: the source install
+ * runs in the background while the prebuild is made and tried.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root, tmpDir } from './helpers/index.js';
 
 const PREBUILD = 'prebuilds/linux-x64/iomodes.glibc.node';
+const BUILT = 'build/Release/iomodes.node';
+/** This Node's own prefix (/usr for /usr/bin/node): node-gyp compiles against its headers and downloads none. */
+const NODE_PREFIX = dirname(dirname(process.execPath));
+/** Every command gets minutes: two compiles share a noisy 2-core machine with the rest of the suite. */
+const COMMAND_TIMEOUT = 270_000;
 
-/** The child's environment: no npm lifecycle variables from an outer `npm test`, no addon override, no ASan preload. */
+/**
+ * The child's environment: no npm lifecycle variables from an outer `npm test`,
+ * no addon override, no ASan preload; and the local Node headers for node-gyp.
+ */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith('npm_') || key === 'IOMODES_ADDON' || key === 'LD_PRELOAD' || key === 'ASAN_OPTIONS') continue;
     env[key] = value;
   }
+  env.npm_config_nodedir = NODE_PREFIX;
   return env;
 }
 
-/** Runs a command to completion; fails the test with its output if it exits non-zero. */
-function run(cmd: string, args: string[], cwd: string): string {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: cleanEnv(), timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  const shown = `$ ${cmd} ${args.join(' ')}  (in ${cwd})\n${r.stdout}\n${r.stderr}`;
-  expect(r.error, shown).toBeUndefined();
-  expect(r.status, shown).toBe(0);
+interface Ran {
+  shown: string;
+  error?: Error;
+  status: number | null;
+  stdout: string;
+}
+
+/** Starts a command; the promise settles (never rejects) when it has exited, with all its output. */
+function start(cmd: string, args: string[], cwd: string): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env: cleanEnv(), timeout: COMMAND_TIMEOUT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let error: Error | undefined;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (e) => (error = e));
+    child.on('close', (status, signal) =>
+      resolve({ shown: `$ ${cmd} ${args.join(' ')}  (in ${cwd}; exit ${status ?? signal})\n${stdout}\n${stderr}`, error, status, stdout }),
+    );
+  });
+}
+
+/** Fails the test with the command's output unless it exited 0; returns its stdout. */
+function succeeded(r: Ran): string {
+  expect(r.error, r.shown).toBeUndefined();
+  expect(r.status, r.shown).toBe(0);
   return r.stdout;
+}
+
+async function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  return succeeded(await start(cmd, args, cwd));
+}
+
+/** `npm pack`s `dir` into `dest`; returns the tarball's path and the files in it. */
+async function pack(dir: string, dest: string): Promise<{ tarball: string; files: string[] }> {
+  mkdirSync(dest, { recursive: true });
+  const packed = JSON.parse(await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], dir)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
+  const files = packed[0].files.map((f) => f.path);
+  for (const want of ['package.json', 'binding.gyp', 'CMakeLists.txt', 'native/addon.cc', 'native/addon.h', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) {
+    expect(files, `tarball has ${want}`).toContain(want);
+  }
+  for (const file of files) {
+    expect(file, 'tarball holds no tests, sources, maps, builds or dev files').not.toMatch(
+      /^(test|lib|bench|node_modules|build|build-cmake|build-prebuild|\.ci|\.git)\/|\.map$|^tsconfig|^vitest/,
+    );
+  }
+  return { tarball: join(dest, packed[0].filename), files };
+}
+
+/**
+ * A fresh ESM project in `dir`. It approves the tarball's install script in
+ * npm's allowScripts policy, as a user would, so an npm that blocks unreviewed
+ * install scripts still runs it (older npm ignores the field).
+ */
+function freshProject(dir: string, tarball: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'try-iomodes', version: '1.0.0', private: true, type: 'module', allowScripts: { [`file:${tarball}`]: true } }),
+  );
+  return dir;
+}
+
+function npmInstall(project: string, tarball: string, scripts: boolean): Promise<Ran> {
+  const flags = scripts ? ['--foreground-scripts'] : ['--ignore-scripts'];
+  return start('npm', ['install', ...flags, '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
+}
+
+/**
+ * Uses the installed package in a new process: a pipe round-trip through the
+ * addon, node-gyp-build's pick, and the .node files really mapped into it.
+ */
+async function tryIt(project: string): Promise<{ got: string; picked: string; mapped: string[] }> {
+  const installed = join(project, 'node_modules', 'iomodes');
+  const code = `
+    import { createRequire } from 'node:module';
+    import { readFileSync } from 'node:fs';
+    const m = await import('iomodes');
+    const [r, w] = m.pipe();
+    m.write(w, Buffer.from('through the pipe'));
+    const buf = Buffer.alloc(64);
+    const n = m.read(r, buf);
+    m.close(r);
+    m.close(w);
+    const pkg = ${JSON.stringify(installed)};
+    const mapped = readFileSync('/proc/self/maps', 'utf8').split('\\n')
+      .filter((l) => l.endsWith('.node')).map((l) => l.slice(l.indexOf('/')));
+    console.log(JSON.stringify({
+      got: buf.toString('utf8', 0, n),
+      picked: createRequire(pkg + '/package.json')('node-gyp-build').path(pkg),
+      mapped: [...new Set(mapped)],
+    }));`;
+  return JSON.parse(await run(process.execPath, ['--input-type=module', '-e', code], project)) as {
+    got: string;
+    picked: string;
+    mapped: string[];
+  };
+}
+
+/** The bin, executed as a user's shell would: through its shebang and exec bit. */
+async function expectBinRuns(project: string): Promise<void> {
+  const help = await run(join(project, 'node_modules', '.bin', 'iomodes'), ['--help'], project);
+  expect(help).toMatch(/^Usage: iomodes /);
 }
 
 function gypSources(): string[] {
@@ -58,83 +174,89 @@ describe('build files', () => {
   });
 });
 
+
 describe('npm package', () => {
+  // Shared by both tests: one copy of the working tree (committed or not, as a
+  // fresh clone plus edits would be) with dist/ built once, packed before
+  // prebuildify runs, so that tarball has no prebuilds/; its install with
+  // scripts starts at once and compiles while the prebuild test runs.
+  let work = '';
+  let stage = '';
+  let source: { files: string[]; project: string; install: Promise<Ran> } | undefined;
+
+  beforeAll(async () => {
+    expect(existsSync(join(NODE_PREFIX, 'include/node/node_api.h')), `Node headers in ${NODE_PREFIX}/include/node, for node-gyp`).toBe(true);
+    work = mkdtempSync(join(tmpdir(), 'iomodes-test-'));
+    stage = join(work, 'iomodes');
+    const skip = new Set(['.git', 'node_modules', 'build', 'build-cmake', 'build-prebuild', 'dist', 'prebuilds', 'compile_commands.json']);
+    cpSync(root, stage, {
+      recursive: true,
+      filter: (src) => {
+        const rel = relative(root, src);
+        return !skip.has(rel.split('/')[0]) && !rel.endsWith('.tgz');
+      },
+    });
+    symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'));
+    await run('npm', ['run', 'build:ts'], stage);
+
+    const { tarball, files } = await pack(stage, join(work, 'source-tarball'));
+    const project = freshProject(join(work, 'source-project'), tarball);
+    source = { files, project, install: npmInstall(project, tarball, true) };
+  }, 120_000);
+
+  afterAll(async () => {
+    await source?.install; // nothing may still be writing in `work`
+    if (work) rmSync(work, { recursive: true, force: true });
+  }, COMMAND_TIMEOUT + 30_000);
+
   it(
     'packs the prebuild, and a fresh project installs and uses it without compiling',
-    () => {
-      // A copy of the working tree (committed or not), as a fresh clone plus edits would be.
-      const stage = join(tmpDir(), 'iomodes');
-      const skip = new Set(['.git', 'node_modules', 'build', 'build-cmake', 'build-prebuild', 'dist', 'prebuilds', 'compile_commands.json']);
-      cpSync(root, stage, {
-        recursive: true,
-        filter: (src) => {
-          const rel = relative(root, src);
-          return !skip.has(rel.split('/')[0]) && !rel.endsWith('.tgz');
-        },
-      });
-      symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'));
-
-      run('npm', ['run', 'prebuildify'], stage);
+    async () => {
+      await run('npm', ['run', 'prebuildify'], stage);
       expect(existsSync(join(stage, PREBUILD)), `${PREBUILD} after npm run prebuildify`).toBe(true);
       expect(existsSync(join(stage, 'build')), 'prebuildify left build/ alone').toBe(false);
-      run('npm', ['run', 'build:ts'], stage);
+      const { tarball, files } = await pack(stage, tmpDir());
+      expect(files, `tarball has ${PREBUILD}`).toContain(PREBUILD);
 
-      const out = tmpDir();
-      const packed = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', out], stage)) as {
-        filename: string;
-        files: { path: string }[];
-      }[];
-      const files = packed[0].files.map((f) => f.path);
-      for (const want of ['package.json', 'binding.gyp', 'CMakeLists.txt', 'native/addon.cc', 'native/addon.h', 'dist/index.js', 'dist/index.d.ts', PREBUILD]) {
-        expect(files, `tarball has ${want}`).toContain(want);
-      }
-      for (const file of files) {
-        expect(file, 'tarball holds no tests, sources, maps, builds or dev files').not.toMatch(
-          /^(test|lib|bench|node_modules|build|build-cmake|build-prebuild|\.ci|\.git)\/|\.map$|^tsconfig|^vitest/,
-        );
-      }
-
-      // A fresh ESM project, installed with install scripts disabled: no
-      // compiler can run, so the addon it loads can only be the prebuild.
-      const project = tmpDir();
-      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'try-iomodes', version: '1.0.0', private: true, type: 'module' }));
-      run('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', join(out, packed[0].filename)], project);
+      // Install scripts disabled: no compiler can run, so the addon it loads
+      // can only be the prebuild.
+      const project = freshProject(tmpDir(), tarball);
+      succeeded(await npmInstall(project, tarball, false));
       const installed = join(project, 'node_modules', 'iomodes');
       expect(existsSync(join(installed, PREBUILD))).toBe(true);
       expect(existsSync(join(installed, 'build')), 'no build/ in the installed package').toBe(false);
 
-      const code = `
-        import { createRequire } from 'node:module';
-        import { readFileSync } from 'node:fs';
-        const m = await import('iomodes');
-        const [r, w] = m.pipe();
-        m.write(w, Buffer.from('through the pipe'));
-        const buf = Buffer.alloc(64);
-        const n = m.read(r, buf);
-        m.close(r);
-        m.close(w);
-        const pkg = ${JSON.stringify(installed)};
-        const mapped = readFileSync('/proc/self/maps', 'utf8').split('\\n')
-          .filter((l) => l.endsWith('.node')).map((l) => l.slice(l.indexOf('/')));
-        console.log(JSON.stringify({
-          got: buf.toString('utf8', 0, n),
-          picked: createRequire(pkg + '/package.json')('node-gyp-build').path(pkg),
-          mapped: [...new Set(mapped)],
-        }));`;
-      const result = JSON.parse(run(process.execPath, ['--input-type=module', '-e', code], project)) as {
-        got: string;
-        picked: string;
-        mapped: string[];
-      };
+      const result = await tryIt(project);
       expect(result.got).toBe('through the pipe');
       expect(result.picked).toBe(join(installed, PREBUILD));
       // The shared object really in the process is the prebuild, not some other build.
       expect(result.mapped).toEqual([join(installed, PREBUILD)]);
+      await expectBinRuns(project);
+    },
+    300_000,
+  );
 
-      // The bin, executed as a user's shell would: through its shebang and exec bit.
-      expect(files).toContain('dist/cli/main.js');
-      const help = run(join(project, 'node_modules', '.bin', 'iomodes'), ['--help'], project);
-      expect(help).toMatch(/^Usage: iomodes /);
+  it(
+    'with no prebuild, a fresh project installs with scripts, compiles the addon with node-gyp and uses it',
+    async () => {
+      expect(source, 'the shared setup packed the source tarball').toBeDefined();
+      const { files, project, install } = source!;
+      expect(files.filter((f) => f.startsWith('prebuilds/') || f.endsWith('.node')), 'no binary in the tarball').toEqual([]);
+
+      // node-addon-api must arrive as a dependency: binding.gyp asks node for it.
+      const log = succeeded(await install);
+      const installed = join(project, 'node_modules', 'iomodes');
+      expect(existsSync(join(installed, 'prebuilds'))).toBe(false);
+      // node-gyp is no dependency: npm gives install scripts its own (npm_config_node_gyp).
+      expect(existsSync(join(project, 'node_modules', 'node-gyp')), 'node-gyp installed into the project').toBe(false);
+      // The tarball held no .node, so this one was compiled by the install script.
+      expect(existsSync(join(installed, BUILT)), `${BUILT} after the install\n${log}`).toBe(true);
+
+      const result = await tryIt(project);
+      expect(result.got).toBe('through the pipe');
+      expect(result.picked).toBe(join(installed, BUILT));
+      expect(result.mapped).toEqual([join(installed, BUILT)]);
+      await expectBinRuns(project);
     },
     300_000,
   );
