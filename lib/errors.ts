@@ -285,3 +285,21 @@ export function illegalConstructor(what: string, instead: string): TypeError & {
   err.code = 'ERR_ILLEGAL_CONSTRUCTOR';
   return err;
 }
+
+/**
+ * An `Error` (or a subclass) carrying a Node-style `code`: the builder for
+ * errors that are neither a syscall's nor an argument's, such as
+ * `ERR_INVALID_STATE`.
+ *
+ * @param Base the class, such as `Error` or `TypeError`
+ * @param code the `code`, such as `'ERR_INVALID_STATE'`
+ * @example
+ * ```ts
+ * throw codedError(Error, 'ERR_INVALID_STATE', 'the hub is already running');
+ * ```
+ */
+export function codedError<C extends string>(Base: ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor, code: C, message: string): Error & { code: C } {
+  const err = new Base(message) as Error & { code: C };
+  err.code = code;
+  return err;
+}

@@ -127,6 +127,13 @@ export function open(path: string, flags: OpenFlagString | number = 'r', options
 }
 
 /**
+ * @internal Called with each fd {@link close} is about to close. The
+ * coroutine hub subscribes, to take its registration down first and wake the
+ * tasks waiting on the fd.
+ */
+export const beforeClose = new Set<(fd: number) => void>();
+
+/**
  * Closes an fd with `close(2)`. Closing it twice is an `EBADF` error, since
  * the number may by then name another file.
  *
@@ -145,6 +152,10 @@ export function open(path: string, flags: OpenFlagString | number = 'r', options
  */
 export function close(fd: number): void {
   validateFd(fd);
+  // Registrations come down before the fd goes (a coroutine hub's epoll
+  // entry, its waiters woken with EBADF): never after, when the number may
+  // already name another file.
+  for (const hook of beforeClose) hook(fd);
   const r = native.close(fd);
   if (r === -osConstants.errno.EBUSY) throw errnoError(r, 'close', { fd }, 'an iomodes object (such as an Epoll) owns this fd: close that object instead');
   check(r, 'close', { fd });

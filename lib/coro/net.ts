@@ -1,0 +1,440 @@
+/**
+ * A small TCP layer for tasks: `listen()` gives a {@link Server} whose
+ * `accept()` is an operation, and `connect()` an operation giving a
+ * {@link Stream} with `read`, `readExactly`, `readLine`, `write` and
+ * `close`. Addresses are numeric IPv4/IPv6, or `localhost`.
+ *
+ * @module
+ */
+import { isIP } from 'node:net';
+import { codedError, invalidArgType, invalidArgValue, useAfterClose, WOULD_BLOCK } from '../errors.js';
+import { bind, close, connect as connectNow, finishConnect, getpeername, getsockname, listen as listenNow, setsockopt, shutdown, socket } from '../fd.js';
+import { recv, tryAccept, tryWrite } from '../nonblocking.js';
+import { validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
+import { READABLE, useHub, WRITABLE } from './hub.js';
+import { waiting } from './io.js';
+import type { Instruction, Operation } from './types.js';
+
+/** Where to listen: {@link listen}'s options. */
+export interface ListenOptions {
+  /** A numeric address or `localhost`; default `127.0.0.1`. */
+  host?: string;
+  /** Default 0: the kernel picks a free port (read it from `server.address`). */
+  port?: number;
+  /** The accept queue's length; default 511. */
+  backlog?: number;
+  /** `SO_REUSEADDR`; default `true`. */
+  reuseAddress?: boolean;
+  /** `TCP_NODELAY` on accepted streams; default `true` (request/response traffic is not delayed by Nagle's algorithm). */
+  noDelay?: boolean;
+}
+
+/** Where to connect: {@link connect}'s options. */
+export interface ConnectOptions {
+  /** A numeric address or `localhost`. */
+  host: string;
+  port: number;
+  /** `TCP_NODELAY`; default `true`. */
+  noDelay?: boolean;
+}
+
+/** A TCP endpoint. */
+export interface NetAddress {
+  host: string;
+  port: number;
+}
+
+function resolveHost(host: unknown, name: string): { host: string; kind: 'tcp4' | 'tcp6' } {
+  validateString(host, name);
+  const numeric = host === 'localhost' ? '127.0.0.1' : host;
+  const version = isIP(numeric);
+  if (version === 0 || numeric.includes('%')) throw invalidArgValue(name, host, "must be a numeric IPv4 or IPv6 address, or 'localhost'");
+  return { host: numeric, kind: version === 4 ? 'tcp4' : 'tcp6' };
+}
+
+function netAddress(address: ReturnType<typeof getsockname>): NetAddress {
+  return 'host' in address ? { host: address.host, port: address.port } : { host: '', port: 0 };
+}
+
+/**
+ * Listens on a TCP address; `yield* server.accept()` takes connections.
+ *
+ * @example
+ * ```ts
+ * import { net, spawn } from 'iomodes/coro';
+ * const server = net.listen({ host: '127.0.0.1', port: 0 });
+ * spawn(function* () {
+ *   for (;;) {
+ *     const stream = yield* server.accept();
+ *     spawn(function* () { yield* stream.write('hello\n'); stream.close(); });
+ *   }
+ * });
+ * console.log(server.address.port);
+ * ```
+ */
+export function listen(options: ListenOptions = {}): Server {
+  validateOptions(options as unknown);
+  const { host, kind } = resolveHost(options.host ?? '127.0.0.1', 'options.host');
+  const port = options.port ?? 0;
+  validateInteger(port, 'options.port', 0, 65535);
+  const backlog = options.backlog ?? 511;
+  validateInteger(backlog, 'options.backlog', 0, 2 ** 31 - 1);
+  const reuseAddress = options.reuseAddress ?? true;
+  validateBoolean(reuseAddress, 'options.reuseAddress');
+  const noDelay = options.noDelay ?? true;
+  validateBoolean(noDelay, 'options.noDelay');
+  const fd = socket(kind, { nonblocking: true });
+  try {
+    if (reuseAddress) setsockopt(fd, 'SO_REUSEADDR', true);
+    bind(fd, { host, port });
+    listenNow(fd, backlog);
+  } catch (error) {
+    close(fd);
+    throw error;
+  }
+  return new Server(fd, noDelay);
+}
+
+/**
+ * A listening TCP socket, made by {@link listen}.
+ *
+ * @example
+ * ```ts
+ * const stream = yield* server.accept();
+ * ```
+ */
+export class Server implements Disposable {
+  /** The listening socket's fd; -1 once closed. */
+  #fd: number;
+  readonly #noDelay: boolean;
+  /** Where it listens (the port the kernel picked, for port 0). */
+  readonly address: NetAddress;
+
+  /** @internal Use {@link listen}. */
+  constructor(fd: number, noDelay: boolean) {
+    this.#fd = fd;
+    this.#noDelay = noDelay;
+    this.address = netAddress(getsockname(fd));
+  }
+
+  /** The listening socket's fd, or -1 once closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /**
+   * Waits for the next connection.
+   *
+   * @throws `ERR_USE_AFTER_CLOSE` after {@link Server.close}; a task waiting
+   *   in `accept()` when the server closes gets `EBADF`
+   * @example
+   * ```ts
+   * const stream = yield* server.accept();
+   * ```
+   */
+  accept(): Operation<Stream> {
+    if (this.#fd < 0) throw useAfterClose('Server');
+    return this.#accepting(this.#fd);
+  }
+
+  *#accepting(fd: number): Generator<Instruction, Stream, unknown> {
+    for (;;) {
+      const conn = tryAccept(fd, { nonblocking: true });
+      if (conn !== WOULD_BLOCK) {
+        if (this.#noDelay) setsockopt(conn, 'TCP_NODELAY', true);
+        return new Stream(conn);
+      }
+      yield* waiting(fd, READABLE);
+    }
+  }
+
+  /**
+   * Stops listening; a task waiting in `accept()` gets `EBADF`. Idempotent.
+   *
+   * @example
+   * ```ts
+   * server.close();
+   * ```
+   */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    close(fd);
+  }
+
+  /** Same as {@link Server.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Connects to a TCP address, waiting cooperatively for the handshake.
+ *
+ * @throws {@link IoError} `ECONNREFUSED` and the like
+ * @example
+ * ```ts
+ * import { net } from 'iomodes/coro';
+ * const stream = yield* net.connect({ host: 'localhost', port: 8080 });
+ * yield* stream.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+ * console.log(yield* stream.readLine()); // HTTP/1.1 200 OK
+ * ```
+ */
+export function connect(options: ConnectOptions): Operation<Stream> {
+  if (options === undefined) throw invalidArgType('options', 'of type object', options);
+  validateOptions(options as unknown);
+  const { host, kind } = resolveHost(options.host, 'options.host');
+  validateInteger(options.port, 'options.port', 0, 65535);
+  const noDelay = options.noDelay ?? true;
+  validateBoolean(noDelay, 'options.noDelay');
+  return connecting(kind, host, options.port, noDelay);
+}
+
+function* connecting(kind: 'tcp4' | 'tcp6', host: string, port: number, noDelay: boolean): Generator<Instruction, Stream, unknown> {
+  useHub().task('connect()');
+  const fd = socket(kind, { nonblocking: true });
+  try {
+    if (noDelay) setsockopt(fd, 'TCP_NODELAY', true);
+    if (!connectNow(fd, { host, port })) {
+      yield* waiting(fd, WRITABLE);
+      finishConnect(fd);
+    }
+  } catch (error) {
+    close(fd);
+    throw error;
+  }
+  return new Stream(fd);
+}
+
+/** The bytes a {@link Stream.readLine} line may hold before it is an error. */
+const MAX_LINE = 1 << 20;
+
+/**
+ * A connected TCP socket for tasks: buffered reads (`readExactly`,
+ * `readLine`), writes that send everything, and `close`. One task may read
+ * while another writes; two readers (or writers) at once is
+ * `ERR_CONCURRENT_USE`.
+ *
+ * @example
+ * ```ts
+ * const line = yield* stream.readLine();
+ * yield* stream.write(`you said: ${line}\n`);
+ * stream.close();
+ * ```
+ */
+export class Stream implements Disposable {
+  #fd: number;
+  // Bytes read ahead by readLine/readExactly, not yet handed out.
+  #buffered: Buffer = Buffer.alloc(0);
+  // The last read from the socket came back short: the kernel had nothing
+  // more, so the next read waits for readiness first instead of paying a
+  // read that would say EAGAIN (libuv's heuristic; safe here because the
+  // hub's epoll is edge-triggered and keeps a readiness hint per fd).
+  #drained = false;
+
+  /** @internal Made by {@link listen}'s accept or {@link connect}. */
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** The socket's fd, or -1 once closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** The local end's address. */
+  get localAddress(): NetAddress {
+    return netAddress(getsockname(this.#open()));
+  }
+
+  /** The peer's address. */
+  get remoteAddress(): NetAddress {
+    return netAddress(getpeername(this.#open()));
+  }
+
+  /**
+   * Reads what has arrived (at least 1 byte, waiting cooperatively for it)
+   * into `buffer`.
+   *
+   * @returns bytes read; 0 when the peer has finished sending
+   * @example
+   * ```ts
+   * const n = yield* stream.read(buf);
+   * ```
+   */
+  read(buffer: ArrayBufferView, offset = 0, length?: number): Operation<number> {
+    const fd = this.#open();
+    validateBuffer(buffer);
+    const n = validateRange(buffer, offset, length);
+    return this.#read(fd, buffer, offset, n);
+  }
+
+  *#read(fd: number, buffer: ArrayBufferView, offset: number, length: number): Generator<Instruction, number, unknown> {
+    if (this.#buffered.length > 0) {
+      const n = Math.min(length, this.#buffered.length);
+      new Uint8Array(buffer.buffer, buffer.byteOffset + offset, n).set(this.#buffered.subarray(0, n));
+      this.#buffered = this.#buffered.subarray(n);
+      return n;
+    }
+    return yield* this.#recv(fd, buffer, offset, length);
+  }
+
+  *#recv(fd: number, buffer: ArrayBufferView, offset: number, length: number): Generator<Instruction, number, unknown> {
+    if (length === 0) return 0;
+    const hub = useHub();
+    if (this.#drained && (hub.readiness(fd) & READABLE) === 0) yield* waiting(fd, READABLE);
+    for (;;) {
+      const n = recv(fd, buffer, offset, length);
+      if (n !== WOULD_BLOCK) {
+        this.#drained = n < length;
+        if (this.#drained) hub.clearReadiness(fd, READABLE);
+        return n;
+      }
+      yield* waiting(fd, READABLE);
+    }
+  }
+
+  /**
+   * Reads exactly `n` bytes.
+   *
+   * @throws `ERR_STREAM_PREMATURE_CLOSE` if the peer finishes first (the
+   *   bytes that did arrive are in the error's `partial`)
+   * @example
+   * ```ts
+   * const header = yield* stream.readExactly(8);
+   * ```
+   */
+  readExactly(n: number): Operation<Buffer> {
+    const fd = this.#open();
+    validateInteger(n, 'n', 0, 2 ** 31 - 1);
+    return this.#readExactly(fd, n);
+  }
+
+  *#readExactly(fd: number, n: number): Generator<Instruction, Buffer, unknown> {
+    while (this.#buffered.length < n) {
+      if (!(yield* this.#fill(fd, n - this.#buffered.length))) {
+        const partial = this.#buffered;
+        this.#buffered = Buffer.alloc(0);
+        const error = codedError(Error, 'ERR_STREAM_PREMATURE_CLOSE', `the peer closed the stream after ${partial.length} of ${n} bytes`) as Error & {
+          code: string;
+          partial: Buffer;
+        };
+        error.partial = partial;
+        throw error;
+      }
+    }
+    const out = this.#buffered.subarray(0, n);
+    this.#buffered = this.#buffered.subarray(n);
+    return Buffer.from(out);
+  }
+
+  /**
+   * Reads one line, up to `\n`, and gives it without its `\n` (or `\r\n`),
+   * decoded as UTF-8. At the end of the stream, gives what is left (a last
+   * line without `\n`), then `null`.
+   *
+   * @throws `ERR_OUT_OF_RANGE` for a line longer than 1 MiB
+   * @example
+   * ```ts
+   * for (let line; (line = yield* stream.readLine()) !== null; ) console.log(line);
+   * ```
+   */
+  readLine(): Operation<string | null> {
+    return this.#readLine(this.#open());
+  }
+
+  *#readLine(fd: number): Generator<Instruction, string | null, unknown> {
+    let searched = 0;
+    for (;;) {
+      const at = this.#buffered.indexOf(10, searched);
+      if (at >= 0) {
+        const end = at > 0 && this.#buffered[at - 1] === 13 ? at - 1 : at;
+        const line = this.#buffered.toString('utf8', 0, end);
+        this.#buffered = this.#buffered.subarray(at + 1);
+        return line;
+      }
+      searched = this.#buffered.length;
+      if (searched > MAX_LINE) throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `a line is longer than ${MAX_LINE} bytes`);
+      if (!(yield* this.#fill(fd, 16384))) {
+        if (this.#buffered.length === 0) return null;
+        const line = this.#buffered.toString('utf8');
+        this.#buffered = Buffer.alloc(0);
+        return line;
+      }
+    }
+  }
+
+  // Appends up to `want` bytes from the socket to #buffered; false at EOF.
+  *#fill(fd: number, want: number): Generator<Instruction, boolean, unknown> {
+    const chunk = Buffer.allocUnsafe(Math.max(want, 4096));
+    const n = yield* this.#recv(fd, chunk, 0, chunk.length);
+    if (n === 0) return false;
+    this.#buffered = this.#buffered.length === 0 ? chunk.subarray(0, n) : Buffer.concat([this.#buffered, chunk.subarray(0, n)]);
+    return true;
+  }
+
+  /**
+   * Writes all of `data` (a string is UTF-8), waiting cooperatively while the
+   * socket is full.
+   *
+   * @example
+   * ```ts
+   * yield* stream.write('hello\n');
+   * yield* stream.write(buf.subarray(0, n));
+   * ```
+   */
+  write(data: string | ArrayBufferView): Operation<void> {
+    const fd = this.#open();
+    if (typeof data === 'string') data = Buffer.from(data);
+    else validateBuffer(data, 'data');
+    return this.#write(fd, data);
+  }
+
+  *#write(fd: number, data: ArrayBufferView): Generator<Instruction, void, unknown> {
+    const length = data.byteLength;
+    let done = 0;
+    while (done < length) {
+      const n = tryWrite(fd, data, done, length - done);
+      if (n === WOULD_BLOCK) yield* waiting(fd, WRITABLE);
+      else done += n;
+    }
+  }
+
+  /**
+   * Shuts down the sending side: the peer reads end of stream; reading goes on.
+   *
+   * @example
+   * ```ts
+   * stream.end();
+   * ```
+   */
+  end(): void {
+    shutdown(this.#open(), 'write');
+  }
+
+  /**
+   * Closes the socket; a task waiting on it gets `EBADF`. Idempotent.
+   *
+   * @example
+   * ```ts
+   * stream.close();
+   * ```
+   */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    close(fd);
+  }
+
+  /** Same as {@link Stream.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #open(): number {
+    if (this.#fd < 0) throw useAfterClose('Stream');
+    return this.#fd;
+  }
+}

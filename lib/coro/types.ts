@@ -1,0 +1,58 @@
+/**
+ * The types every part of the scheduler shares.
+ *
+ * @module
+ */
+
+/**
+ * The one thing a task ever yields to the hub: "I have arranged to be woken;
+ * suspend me". Operations yield it; task code never sees it, because it
+ * `yield*`s operations instead of yielding values.
+ */
+export const PARK: unique symbol = Symbol('iomodes.coro.park');
+/** The type of {@link PARK}. */
+export type Instruction = typeof PARK;
+
+/**
+ * Something a task waits for with `yield*`, which evaluates to `T`:
+ * `const n = yield* read(fd, buf)`. Every operation is an iterable whose
+ * iterator yields {@link PARK} while it waits and returns its result.
+ *
+ * @typeParam T what `yield*` gives back
+ * @example
+ * ```ts
+ * import type { Operation } from 'iomodes/coro';
+ * function* twice(op: () => Operation<number>): Operation<number> {
+ *   return (yield* op()) + (yield* op());
+ * }
+ * ```
+ */
+export interface Operation<T> {
+  [Symbol.iterator](): Iterator<Instruction, T, unknown>;
+}
+
+/**
+ * The body of a task: a generator function. Its return value is the task's
+ * value, and what it throws is the task's error.
+ *
+ * @example
+ * ```ts
+ * import { spawn, sleep, type TaskFunction } from 'iomodes/coro';
+ * const worker: TaskFunction<string, [number]> = function* (ms) { yield* sleep(ms); return 'done'; };
+ * spawn(worker, 10);
+ * ```
+ */
+export type TaskFunction<T, A extends unknown[] = []> = (...args: A) => Generator<Instruction, T, unknown>;
+
+/**
+ * An operation that plain async code can also `await`: `joinAll`, `race`, a
+ * task's `join()` and `kill()`. Inside a task, `yield*` it; outside, `await` it.
+ *
+ * @example
+ * ```ts
+ * import { joinAll, spawn, sleep } from 'iomodes/coro';
+ * const all = joinAll([spawn(function* () { yield* sleep(1); return 1; })]);
+ * console.log(await all); // [1]
+ * ```
+ */
+export interface Awaitable<T> extends Operation<T>, PromiseLike<T> {}
