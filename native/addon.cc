@@ -144,6 +144,33 @@ ArgPath(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   return true;
 }
 
+// Bytes per element, or 0 for a type this build does not know: a newer
+// Node may add types (Float16Array is napi_float16_array, 11, on Node 24),
+// and guessing 1 would misstate the view's length.
+static size_t
+ElementSize(napi_typedarray_type type) {
+  switch (static_cast<int>(type)) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array:
+      return 1;
+    case napi_int16_array:
+    case napi_uint16_array:
+    case 11:  // napi_float16_array (Node 24+)
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
 bool
 ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
   napi_env env = info.Env();
@@ -154,24 +181,10 @@ ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) 
     napi_typedarray_type type;
     size_t count;
     napi_get_typedarray_info(env, v, &type, &count, &p, nullptr, nullptr);
-    size_t size = 1;
-    switch (type) {
-      case napi_int16_array:
-      case napi_uint16_array:
-        size = 2;
-        break;
-      case napi_int32_array:
-      case napi_uint32_array:
-      case napi_float32_array:
-        size = 4;
-        break;
-      case napi_float64_array:
-      case napi_bigint64_array:
-      case napi_biguint64_array:
-        size = 8;
-        break;
-      default:
-        break;
+    size_t size = ElementSize(type);
+    if (size == 0) {
+      ThrowArg(ThrowTypeError, info, i, "a TypedArray of a known element type");
+      return false;
     }
     *data = static_cast<uint8_t*>(p);
     *len = count * size;

@@ -14,6 +14,11 @@
 
 namespace iomodes {
 
+// IORING_SETUP_IOPOLL .. IORING_SETUP_DEFER_TASKRUN (bits 0-13) and
+// IORING_SETUP_NO_SQARRAY (bit 16), by number: older kernel headers lack
+// the newer names.
+static const uint32_t kAllowedSetupFlags = ((1u << 14) - 1) | (1u << 16);
+
 // io_uring_setup(entries, params: Uint8Array) -> fd | -errno. `params` is
 // in/out, as in the kernel: the caller sets flags (and sq_thread_*, cq_entries)
 // in a zeroed struct io_uring_params; the kernel fills in the ring sizes,
@@ -29,6 +34,16 @@ IoUringSetup(const Napi::CallbackInfo& info) {
   // that a resizable buffer could move.
   io_uring_params p;
   memcpy(&p, out, sizeof(p));
+  // Only flags that keep the rings in kernel memory: IORING_SETUP_NO_MMAP
+  // (and REGISTERED_FD_ONLY, which needs it) would have the kernel use any
+  // address the caller names as the rings, unpinned; unknown future flags
+  // are refused for the same reason.
+  if (p.flags & ~kAllowedSetupFlags) {
+    ThrowValueError(info.Env(),
+                    "io_uring_setup: params.flags holds a flag iomodes does "
+                    "not allow (IORING_SETUP_NO_MMAP and unknown flags)");
+    return Napi::Value();
+  }
   long r = IOMODES_ERRNO(syscall(__NR_io_uring_setup, entries, &p));
   if (r >= 0) memcpy(out, &p, sizeof(p));
   return Result(info.Env(), r);

@@ -7,7 +7,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { Epoll, close, debugCounters, pipe, poll, read, readv, socket, write } from '../lib/index.js';
+import { Epoll, close, debugCounters, pipe, poll, read, readv, socket, socketpair, write } from '../lib/index.js';
 import { native } from '../lib/native.js';
 import { autoClose, bad, caught, distEntry, expectArgError, expectIoError, runChild, tmpFile } from './helpers/index.js';
 
@@ -298,6 +298,38 @@ describe('every error iomodes throws has a code (defect 6)', () => {
     }
     expect(caught(() => (native.Watcher as unknown as () => unknown)()).code).toBe('ERR_CONSTRUCT_CALL_REQUIRED');
     w.close();
+  });
+});
+
+describe('defects the fuzz test found', () => {
+  it('io_uring_setup refuses IORING_SETUP_NO_MMAP: the kernel would use any caller address as the rings', () => {
+    const params = new Uint8Array(native.constants.sizeof_io_uring_params!);
+    const view = new DataView(params.buffer);
+    for (const bit of [14, 15, 20, 31]) {
+      view.setUint32(native.constants.offsetof_io_uring_params_flags!, 2 ** bit, true);
+      expectArgError(() => native.io_uring_setup(1, params), 'ERR_INVALID_ARG_VALUE');
+    }
+    // A flag that keeps the rings in kernel memory still reaches the kernel.
+    view.setUint32(native.constants.offsetof_io_uring_params_flags!, 1 << 4 /* IORING_SETUP_CLAMP */, true);
+    const fd = native.io_uring_setup(1, params);
+    expect(fd).toBeGreaterThanOrEqual(0);
+    expect(native.close(fd)).toBe(0);
+  });
+
+  it("a view's byte length is its element count times its element size, for every element type this Node has", () => {
+    const [a, b] = autoClose(...socketpair());
+    void b;
+    const types: { new (n: number): ArrayBufferView; BYTES_PER_ELEMENT: number; name: string }[] = [
+      Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+    ];
+    // Node 24 has Float16Array, which Node-API reports as a type Node 20's headers do not name.
+    const float16 = (globalThis as { Float16Array?: (typeof types)[number] }).Float16Array;
+    if (float16 !== undefined) types.push(float16);
+    for (const T of types) {
+      // getsockopt needs exactly 4 bytes: enough in every element type.
+      expect(native.getsockopt(a, native.constants.SOL_SOCKET!, native.constants.SO_TYPE!, new T(4 / Math.min(4, T.BYTES_PER_ELEMENT)) as never), T.name).toBe(0);
+      expectArgError(() => native.read(a, new T(2), 0, 2 * T.BYTES_PER_ELEMENT + 1), 'ERR_OUT_OF_RANGE');
+    }
   });
 });
 

@@ -1,0 +1,1884 @@
+/**
+ * A fuzz of the raw native bindings (native/*.cc), the TypeScript wrappers
+ * bypassed: every binding, called with hostile values in every argument
+ * position, must either return (a number, or the object it documents) or
+ * throw an Error with a non-empty string `code`; the process must never die
+ * by a signal, and must be healthy afterwards.
+ *
+ * The calls run in child processes, one per native/*.cc area, so a crash
+ * names its area and the call in flight (the child writes each call's label
+ * to a progress file before making it). The children import `native` from
+ * the compiled dist/native.js, exactly as the package loads the addon, so
+ * IOMODES_ADDON (the ASan + UBSan build in CI) and LD_PRELOAD reach them
+ * through the inherited environment.
+ *
+ * The bindings are enumerated at run time: a function on the addon's exports
+ * (or a member of an exported class, the Watcher) without an entry in the
+ * child's table fails the inventory test, so the next binding is fuzzed too.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { distEntry, fixture, tmpDir } from './helpers/index.js';
+
+/** The native/*.cc files that export bindings: one child each. */
+const AREAS = ['addon', 'fd', 'blocking', 'nonblocking', 'system', 'multiplex', 'watcher', 'async', 'direct'];
+
+/** The codes a binding may throw: argument errors, the Watcher's receiver and constructor errors. */
+const ARG_CODES = ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_THIS', 'ERR_CONSTRUCT_CALL_REQUIRED'];
+
+/** Generous: this runs on a noisy 2-core VM, and under ASan in CI. */
+const CHILD_TIMEOUT = 90_000;
+
+/**
+ * The child program. Kept as one string (no backticks or dollar-brace
+ * inside) so it runs as plain JavaScript in a bare Node process: String.raw
+ * leaves its escapes ('\0' is a NUL in the child) for the child to read.
+ */
+const CHILD = String.raw`
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { types } from 'node:util';
+import { Worker } from 'node:worker_threads';
+
+const config = JSON.parse(process.argv[2]);
+const { native } = await import(config.nativeUrl);
+const C = native.constants;
+const W = native.Watcher;
+const gc = globalThis.gc;
+if (typeof gc !== 'function') throw new Error('the fuzz child needs --expose-gc');
+
+// ---------------------------------------------------------------- reporting
+
+// The call in flight, so the parent can name it if this process dies:
+// one pwrite a call, padded over the previous text (the parent trims).
+const progressFd = fs.openSync(config.progressPath, 'w');
+let progressLength = 0;
+function progress(text) {
+  const b = Buffer.from(text.padEnd(progressLength));
+  progressLength = b.length;
+  fs.writeSync(progressFd, b, 0, b.length, 0);
+}
+
+function attempt(fn, fallback) {
+  try {
+    return fn();
+  } catch {
+    return fallback;
+  }
+}
+
+// A short, never-throwing description of a value (getters are not run).
+function show(v, depth = 0) {
+  try {
+    if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+    if (typeof v === 'bigint') return v + 'n';
+    if (typeof v === 'string') {
+      return v.length > 24 ? JSON.stringify(v.slice(0, 12)) + '... (' + v.length + ' chars)' : JSON.stringify(v);
+    }
+    if (v === null || v === undefined || typeof v === 'boolean' || typeof v === 'symbol') return String(v);
+    if (typeof v === 'function') return 'function ' + (v.name || '(anonymous)');
+    if (types.isProxy(v)) return 'a Proxy';
+    if (types.isArrayBuffer(v) || types.isSharedArrayBuffer(v)) {
+      const max = v.resizable || v.growable ? ', max ' + v.maxByteLength : '';
+      return v.constructor.name + '(' + v.byteLength + max + ')';
+    }
+    if (types.isArrayBufferView(v)) {
+      const len = attempt(() => v.byteLength, 'out of bounds');
+      const off = attempt(() => v.byteOffset, '?');
+      return v.constructor.name + ' of ' + len + ' bytes at +' + off + ' of ' + show(v.buffer);
+    }
+    if (Array.isArray(v)) {
+      if (depth > 0) return '[array]';
+      const parts = [];
+      for (let k = 0; k < Math.min(v.length, 4); k++) {
+        const d = Object.getOwnPropertyDescriptor(v, k);
+        parts.push(!d ? '<hole>' : d.get ? '<getter>' : show(d.value, 1));
+      }
+      if (v.length > 4) parts.push('... ' + v.length + ' elements');
+      return '[' + parts.join(', ') + ']';
+    }
+    if (v instanceof W) return 'a Watcher';
+    return Object.prototype.toString.call(v);
+  } catch {
+    return '<unprintable>';
+  }
+}
+
+// --------------------------------------------------------------- buffers
+
+const PAGE = 4096;
+// Template buffers are resizable and their views length-tracking, so a
+// hostile getter can shrink them as well as detach them.
+const rab = (n, max = 2 * n + 64) => new ArrayBuffer(n, { maxByteLength: max });
+const u8 = (n) => new Uint8Array(rab(n));
+function i32(...values) {
+  const a = new Int32Array(rab(values.length * 4));
+  a.set(values);
+  return a;
+}
+function detach(ab) {
+  try {
+    structuredClone(ab, { transfer: [ab] });
+  } catch {
+    // already detached, or not transferable
+  }
+}
+const detached = () => {
+  const ab = new ArrayBuffer(64);
+  detach(ab);
+  return ab;
+};
+const isBytes = (v) => types.isArrayBuffer(v) || types.isArrayBufferView(v);
+// The byte length a binding may touch now (0 when detached or out of bounds).
+function liveLength(v) {
+  return attempt(() => (isBytes(v) ? v.byteLength : -1), 0);
+}
+// The same memory as a DataView, to read what a binding wrote.
+function dataView(v) {
+  if (types.isArrayBuffer(v) || types.isSharedArrayBuffer(v)) return new DataView(v);
+  return new DataView(v.buffer, v.byteOffset, v.byteLength);
+}
+// Takes a template argument's memory away: a resizable buffer shrinks to
+// 0 bytes, any other is detached (a SharedArrayBuffer cannot be: kept).
+// Reads own data properties only, so no getter runs.
+function spoil(v, grow = false) {
+  if (Array.isArray(v) && !types.isProxy(v)) {
+    for (let k = 0; k < v.length; k++) {
+      const d = Object.getOwnPropertyDescriptor(v, k);
+      if (d && 'value' in d) spoil(d.value, grow);
+    }
+    return;
+  }
+  const ab = types.isArrayBuffer(v) ? v : types.isArrayBufferView(v) ? v.buffer : null;
+  if (!ab || types.isSharedArrayBuffer(ab)) return;
+  if (ab.resizable) ab.resize(grow ? ab.maxByteLength : 0);
+  else if (!grow) detach(ab);
+}
+function spoilOthers(c, i, grow = false) {
+  c.args.forEach((v, j) => {
+    if (j !== i) spoil(v, grow);
+  });
+  if (c.self !== undefined) spoil(c.self, grow);
+  gc();
+}
+
+// The fuzz's own exceptions, thrown on purpose from getters and traps: a
+// binding passes these through, and they need no code.
+class GetterError extends Error {}
+const boom = () => {
+  throw new GetterError('thrown on purpose by the fuzz');
+};
+
+// ------------------------------------------------------------ kinds
+
+// What each argument position is, as its native decoder sees it; the fuzz
+// derives from it whether a value must be rejected.
+const int = (min, max, bigint = false) => ({ t: 'int', min: BigInt(min), max: BigInt(max), bigint });
+const I32 = int(-(2 ** 31), 2 ** 31 - 1);
+const U32 = int(0, 2 ** 32 - 1);
+const I64 = int(-(2n ** 63n), 2n ** 63n - 1n, true);
+const PORT = int(0, 65535, true);
+const GEN = int(1, 2 ** 53 - 1, true);
+const LIMIT_INT = int(0, 2 ** 53 - 1, true);
+const TIMEOUT = { t: 'timeout' };
+const LIMIT = { t: 'limit' };
+const CTX = { t: 'ctx' };
+const BYTES = { t: 'bytes' };
+const out = (size) => ({ t: 'out', size });
+const FDLIST = { t: 'fdlist' };
+const IOV = { t: 'iov' };
+const HOST = { t: 'host' };
+const PATH = { t: 'path' };
+const FN = { t: 'fn' };
+
+function intOk(k, v) {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= k.min && v <= k.max;
+  return k.bigint && typeof v === 'bigint' && v >= k.min && v <= k.max;
+}
+
+// Elements of an iovec array, read without running getters: false if it
+// must be rejected, null if only the binding can tell (getters, Proxies).
+function iovOk(v) {
+  if (types.isProxy(v)) return null;
+  if (!Array.isArray(v)) return false;
+  if (v.length > C.IOV_MAX) return false;
+  for (let k = 0; k < v.length; k++) {
+    const d = Object.getOwnPropertyDescriptor(v, k);
+    if (!d) {
+      if (Object.getPrototypeOf(v) !== Array.prototype || k in Array.prototype) return null;
+      return false; // a hole reads as undefined
+    }
+    if (d.get) return null;
+    if (!types.isUint8Array(d.value)) return false;
+  }
+  return true;
+}
+
+function fdListOk(v) {
+  if (!types.isInt32Array(v)) return false;
+  for (let k = 0; k < v.length; k++) if (v[k] < 0 || v[k] >= C.FD_SETSIZE) return false;
+  return true;
+}
+
+// true: the decoder accepts it (the call may still fail); false: it must
+// throw; null: cannot tell beforehand.
+function verdict(k, v) {
+  switch (k.t) {
+    case 'int':
+      return intOk(k, v);
+    case 'timeout':
+      return typeof v === 'number' && !Number.isNaN(v);
+    case 'limit':
+      return v === Infinity || intOk(LIMIT_INT, v);
+    case 'ctx':
+      return typeof v === 'bigint' && v >= 0n && v < 2n ** 64n;
+    case 'bytes':
+      return isBytes(v);
+    case 'out':
+      return isBytes(v) && liveLength(v) >= k.size;
+    case 'fdlist':
+      return fdListOk(v);
+    case 'iov':
+      return iovOk(v);
+    case 'host':
+      return typeof v === 'string' && (!v.includes('\0') || v[0] === '\0');
+    case 'path':
+      return typeof v === 'string' && !v.includes('\0');
+    case 'fn':
+      return typeof v === 'function';
+  }
+  throw new Error('unknown kind ' + k.t);
+}
+
+// Cross-argument checks, for values each decoder accepts alone. They
+// return undefined when an argument is of the wrong kind (its own verdict
+// decides then).
+function rangeCheck(i) {
+  return (a) => {
+    if (!isBytes(a[i]) || !intOk(I64, a[i + 1]) || !intOk(I64, a[i + 2])) return undefined;
+    const off = BigInt(a[i + 1]);
+    const n = BigInt(a[i + 2]);
+    return off >= 0n && n >= 0n && off + n <= BigInt(liveLength(a[i]));
+  };
+}
+// NULs: only an abstract Unix name's leading one (ArgSockaddr).
+function sockaddrCheck(a) {
+  if (!intOk(I32, a[1]) || typeof a[2] !== 'string' || !a[2].includes('\0')) return undefined;
+  return a[1] === C.AF_UNIX && a[2][0] === '\0';
+}
+function selectCheck(a) {
+  if (!fdListOk(a[0]) || !fdListOk(a[1]) || !fdListOk(a[2]) || !isBytes(a[4])) return undefined;
+  return liveLength(a[4]) >= a[0].length + a[1].length + a[2].length;
+}
+function pollCheck(a) {
+  if (!isBytes(a[0]) || !intOk(U32, a[1])) return undefined;
+  if (a[1] * C.POLLFD_SIZE > liveLength(a[0])) return false;
+  // struct pollfd needs 4-byte alignment; buffers themselves are aligned.
+  return attempt(() => (types.isArrayBuffer(a[0]) ? 0 : a[0].byteOffset), 0) % 4 === 0;
+}
+const EV = C.EPOLL_EVENT_SIZE;
+// Packed on x86-64 (data at offset 4): any address; 8 elsewhere.
+const EV_ALIGN = C.EPOLL_EVENT_DATA_OFFSET === 4 ? 1 : 8;
+function epollWaitCheck(a) {
+  if (!isBytes(a[1]) || !intOk(I32, a[2])) return undefined;
+  if (a[2] <= 0 || a[2] * EV > liveLength(a[1])) return false;
+  return attempt(() => (types.isArrayBuffer(a[1]) ? 0 : a[1].byteOffset), 0) % EV_ALIGN === 0;
+}
+
+// ------------------------------------------------------ per-call resources
+
+const FILE = join(process.cwd(), 'fuzz-file');
+fs.writeFileSync(FILE, Buffer.alloc(8192, 0x61));
+const noop = () => {};
+let serial = 0;
+
+// Everything one call's template opened, closed again after the call.
+class Ctx {
+  fds = [];
+  watchers = [];
+  owned = [];
+  later = [];
+  ok(r, what) {
+    if (typeof r !== 'number' || r < 0) throw new Error('fuzz setup: ' + what + ' gave ' + show(r));
+    return r;
+  }
+  fd(n) {
+    if (typeof n === 'number' && n >= 0) this.fds.push(n);
+    return n;
+  }
+  forget(n) {
+    this.fds = this.fds.filter((fd) => fd !== n);
+  }
+  pipe(data = false) {
+    const a = new Int32Array(2);
+    this.ok(native.pipe2(C.O_NONBLOCK | C.O_CLOEXEC, a), 'pipe2');
+    this.fd(a[0]);
+    this.fd(a[1]);
+    if (data) fs.writeSync(a[1], 'fuzz data in the pipe');
+    return [a[0], a[1]];
+  }
+  socketpair(data = false) {
+    const a = new Int32Array(2);
+    this.ok(native.socketpair(C.AF_UNIX, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0, a), 'socketpair');
+    this.fd(a[0]);
+    this.fd(a[1]);
+    if (data) fs.writeSync(a[1], 'fuzz data in the socket');
+    return [a[0], a[1]];
+  }
+  socket(family = C.AF_UNIX, type = C.SOCK_STREAM) {
+    return this.fd(this.ok(native.socket(family, type | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0), 'socket'));
+  }
+  // A listening Unix socket on an autobound abstract name.
+  listener() {
+    const s = this.socket();
+    this.ok(native.bind(s, C.AF_UNIX, '', 0), 'bind (autobind)');
+    this.ok(native.listen(s, 64), 'listen');
+    return [s, native.getsockname(s).path];
+  }
+  // [client, listener]: the client connected, its connection pending.
+  connected() {
+    const [s, path] = this.listener();
+    const client = this.socket();
+    this.ok(native.connect(client, C.AF_UNIX, path, 0), 'connect');
+    return [client, s];
+  }
+  eventfd() {
+    return this.fd(this.ok(native.eventfd(0, C.EFD_NONBLOCK | C.EFD_CLOEXEC), 'eventfd'));
+  }
+  // An epoll fd; ready: with an always-writable eventfd registered, so
+  // that no timeout, however long, can make epoll_wait block.
+  epoll(ready = false) {
+    const ep = this.fd(this.ok(native.epoll_create1(C.EPOLL_CLOEXEC), 'epoll_create1'));
+    if (ready) this.ok(native.epoll_ctl(ep, C.EPOLL_CTL_ADD, this.eventfd(), C.EPOLLOUT, 1), 'epoll_ctl');
+    return ep;
+  }
+  file() {
+    return this.fd(fs.openSync(FILE, 'r+'));
+  }
+  watcher(fd, callback = noop) {
+    const w = new W(callback);
+    this.watchers.push(w);
+    if (fd !== undefined) this.ok(w.open(fd), 'Watcher#open');
+    return w;
+  }
+  own(fd) {
+    const g = this.ok(native.fd_own(fd), 'fd_own');
+    this.owned.push([fd, g]);
+    return g;
+  }
+  cleanup() {
+    for (const f of this.later) f();
+    for (const w of this.watchers) attempt(() => W.prototype.close.call(w));
+    for (const [fd, g] of this.owned) attempt(() => native.fd_close_owned(fd, g));
+    for (const fd of this.fds) attempt(() => fs.closeSync(fd));
+  }
+}
+
+// A hostile -0 closes or reuses fd 0; put /dev/null back so no later call
+// reads a pipe that happens to get number 0 and blocks.
+function guardStdio() {
+  for (let fd = 0; fd < 3; fd++) {
+    try {
+      fs.fstatSync(fd);
+    } catch {
+      fs.openSync('/dev/null', fd === 0 ? 'r' : 'w');
+    }
+  }
+}
+
+function pollfds(...entries) {
+  const b = u8(entries.length * C.POLLFD_SIZE);
+  const dv = new DataView(b.buffer);
+  entries.forEach(([fd, events], k) => {
+    dv.setInt32(k * C.POLLFD_SIZE, fd, true);
+    dv.setInt16(k * C.POLLFD_SIZE + 4, events, true);
+  });
+  return b;
+}
+
+// after(): resources a call made, closed by the call's cleanup.
+const closeResult = (r, c, t) => t.fd(r);
+const closeOutPair = (i) => (r, c, t) => {
+  if (r !== 0) return;
+  const dv = dataView(c.args[i]);
+  t.fd(dv.getInt32(0, true));
+  t.fd(dv.getInt32(4, true));
+};
+
+// ------------------------------------------------------------ hostile values
+
+// Each makes a fresh value for one call; c is that call ({ self, args }),
+// i the position the value goes to, so a getter can reach the others.
+const HOSTILE = [];
+const value = (label, v) => HOSTILE.push({ label, make: () => v });
+const fresh = (label, make) => HOSTILE.push({ label, make });
+
+for (const n of [NaN, Infinity, -Infinity, -0, 0.5, -1.5, -1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32, 2 ** 32 + 1,
+  2 ** 53 - 1, 2 ** 53, -(2 ** 53), 2 ** 64, 1e300, -1e300, Number.MIN_VALUE, Number.EPSILON]) value(show(n), n);
+for (const n of [0n, 1n, -1n, 2n ** 31n, 2n ** 53n, 2n ** 63n - 1n, 2n ** 63n, -(2n ** 63n), -(2n ** 63n) - 1n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 100n]) {
+  value(show(n), n);
+}
+for (const s of ['', '0', '7', ' 1', 'a\0b', '\0', 'x'.repeat(107), 'x'.repeat(108), 'x'.repeat(5000), '\0'.repeat(108), '\0'.repeat(109),
+  '\uD800', '\u00e9\u00fc\u4e2d']) value('string ' + show(s), s);
+fresh('a fresh abstract Unix name', () => '\0iomodes-fuzz-' + process.pid + '-' + ++serial);
+value('undefined', undefined);
+value('null', null);
+value('true', true);
+value('a Symbol', Symbol('fuzz'));
+fresh('{}', () => ({}));
+fresh('Object.create(null)', () => Object.create(null));
+fresh('new Number(1)', () => new Number(1));
+fresh('new String("1")', () => new String('1'));
+fresh('a Date', () => new Date(0));
+fresh('a Promise', () => Promise.resolve(1));
+fresh('() => 0', () => () => 0);
+fresh('a class', () => class {});
+fresh('an async function', () => async () => {});
+fresh('a native function (native.close)', () => native.close);
+fresh('a callable Proxy', () => new Proxy(function () {}, {}));
+fresh('a revoked Proxy', () => {
+  const p = Proxy.revocable({}, {});
+  p.revoke();
+  return p.proxy;
+});
+fresh('a Proxy whose every trap throws', () => new Proxy({}, { get: boom, has: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom }));
+fresh('valueOf detaches or shrinks the other arguments', (c, i) => ({ valueOf: () => (spoilOthers(c, i), 0) }));
+fresh('toPrimitive grows the other arguments', (c, i) => ({ [Symbol.toPrimitive]: () => (spoilOthers(c, i, true), 1) }));
+fresh('toString detaches the other arguments', (c, i) => ({ toString: () => (spoilOthers(c, i), '/tmp') }));
+fresh('valueOf throws', () => ({ valueOf: boom, toString: boom }));
+fresh('a fake view whose getters detach the others', (c, i) => ({
+  get buffer() { spoilOthers(c, i); return new ArrayBuffer(8); },
+  get byteLength() { spoilOthers(c, i); return 8; },
+  byteOffset: 0,
+  length: 8,
+}));
+fresh('Object.create(Uint8Array.prototype)', () => Object.create(Uint8Array.prototype));
+fresh('a Proxy of a Uint8Array', () => new Proxy(new Uint8Array(64), {}));
+fresh('a Watcher', () => new W(noop));
+value('the addon exports object', native);
+
+// Buffers. Every one is fresh (a binding may write into it).
+fresh('ArrayBuffer(512)', () => new ArrayBuffer(512));
+fresh('ArrayBuffer(0)', () => new ArrayBuffer(0));
+fresh('a detached ArrayBuffer', detached);
+fresh('Uint8Array over a detached buffer', () => {
+  const v = new Uint8Array(64);
+  detach(v.buffer);
+  return v;
+});
+fresh('Int32Array over a detached buffer', () => {
+  const v = new Int32Array(16);
+  detach(v.buffer);
+  return v;
+});
+fresh('DataView over a detached buffer', () => {
+  const v = new DataView(new ArrayBuffer(64));
+  detach(v.buffer);
+  return v;
+});
+fresh('a resizable ArrayBuffer shrunk to 3 bytes', () => {
+  const b = rab(512);
+  b.resize(3);
+  return b;
+});
+fresh('length-tracking Uint8Array at +8 of a resizable buffer shrunk to 4 (out of bounds)', () => {
+  const b = rab(64);
+  const v = new Uint8Array(b, 8);
+  b.resize(4);
+  return v;
+});
+fresh('Uint8Array(rab, 8, 16) after the buffer shrank to 12 (out of bounds)', () => {
+  const b = rab(64);
+  const v = new Uint8Array(b, 8, 16);
+  b.resize(12);
+  return v;
+});
+fresh('DataView(rab, 8) after the buffer shrank to 4 (out of bounds)', () => {
+  const b = rab(64);
+  const v = new DataView(b, 8);
+  b.resize(4);
+  return v;
+});
+fresh('DataView(rab, 8, 16) after the buffer shrank to 12 (out of bounds)', () => {
+  const b = rab(64);
+  const v = new DataView(b, 8, 16);
+  b.resize(12);
+  return v;
+});
+fresh('length-tracking DataView of a resizable buffer shrunk to 0', () => {
+  const b = rab(64);
+  const v = new DataView(b);
+  b.resize(0);
+  return v;
+});
+fresh('length-tracking Int32Array of a resizable buffer shrunk to 6 bytes', () => {
+  const b = rab(64);
+  const v = new Int32Array(b);
+  b.resize(6);
+  return v;
+});
+// Pages past a shrunk resizable buffer's end are decommitted: a stale
+// length that reached them would fault, not just misbehave.
+fresh('DataView(rab, 2 pages, 1 page) after the buffer shrank to 0', () => {
+  const b = new ArrayBuffer(4 * PAGE, { maxByteLength: 16 * PAGE });
+  const v = new DataView(b, 2 * PAGE, PAGE);
+  b.resize(0);
+  return v;
+});
+fresh('Uint8Array(rab, 2 pages, 1 page) after the buffer shrank to 0', () => {
+  const b = new ArrayBuffer(4 * PAGE, { maxByteLength: 16 * PAGE });
+  const v = new Uint8Array(b, 2 * PAGE, PAGE);
+  b.resize(0);
+  return v;
+});
+fresh('a resizable buffer grown past its views', () => {
+  const b = rab(64, 4096);
+  b.resize(4096);
+  return new Uint8Array(b, 0, 64);
+});
+fresh('SharedArrayBuffer(512)', () => new SharedArrayBuffer(512));
+fresh('Uint8Array over a SharedArrayBuffer', () => new Uint8Array(new SharedArrayBuffer(512)));
+fresh('Int32Array over a SharedArrayBuffer', () => new Int32Array(new SharedArrayBuffer(512)));
+fresh('BigUint64Array over a SharedArrayBuffer', () => new BigUint64Array(new SharedArrayBuffer(512)));
+fresh('DataView over a SharedArrayBuffer', () => new DataView(new SharedArrayBuffer(512)));
+fresh('length-tracking Uint8Array of a growable SharedArrayBuffer', () => new Uint8Array(new SharedArrayBuffer(512, { maxByteLength: 4096 })));
+fresh('unaligned Uint8Array (byteOffset 1)', () => new Uint8Array(new ArrayBuffer(513), 1, 512));
+fresh('unaligned Uint8Array (byteOffset 2)', () => new Uint8Array(new ArrayBuffer(514), 2, 512));
+fresh('unaligned DataView (byteOffset 1)', () => new DataView(new ArrayBuffer(513), 1, 512));
+fresh('unaligned Uint8Array over a SharedArrayBuffer (byteOffset 3)', () => new Uint8Array(new SharedArrayBuffer(515), 3, 512));
+fresh('unaligned Buffer slice', () => Buffer.alloc(520).subarray(5, 517));
+fresh('Buffer from the pool', () => Buffer.from('pooled bytes, pooled bytes, pooled bytes!!'));
+fresh('1 MiB Uint8Array', () => new Uint8Array(1 << 20));
+fresh('a Uint8Array subclass', () => new (class Bytes extends Uint8Array {})(512));
+// Every element type, small and of the sizes the templates need (16
+// bytes: read's range, two pollfds; 48: epoll_wait's four events): the
+// byte length a binding computes from (element count, element size) must
+// be the view's own.
+//
+// Found by this test: Node 24 reports a Float16Array as
+// napi_float16_array, which ArgBytes did not know, so it counted its
+// elements as 1 byte each, half its byte length, and refused buffers that
+// fit. Unknown element types are now refused instead of guessed.
+const elementTypes = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
+  Float64Array, BigInt64Array, BigUint64Array];
+if (typeof globalThis.Float16Array === 'function') elementTypes.push(globalThis.Float16Array);
+for (const T of elementTypes) {
+  for (const n of [0, 1, 3]) fresh(T.name + '(' + n + ')', () => new T(n));
+  for (const bytes of [16, 48, 512]) fresh(T.name + ' of ' + bytes + ' bytes', () => new T(bytes / T.BYTES_PER_ELEMENT));
+}
+
+// A second thread that rewrites a SharedArrayBuffer while the binding
+// runs: select's fd lists flip between valid and out-of-range fds under
+// it, so a binding that checked the JS memory and then read it again
+// would use an fd it never checked (rule 2: copy, then check).
+const RACER_SOURCE = [
+  "const { workerData } = require('node:worker_threads');",
+  'const { sab, ctrl, values } = workerData;',
+  'const a = new Int32Array(sab);',
+  'for (;;) {',
+  '  Atomics.wait(ctrl, 0, 0);',
+  '  if (Atomics.load(ctrl, 0) === 2) break;',
+  '  Atomics.store(ctrl, 1, 1);',
+  '  Atomics.notify(ctrl, 1);',
+  '  for (let k = 0; Atomics.load(ctrl, 0) === 1; k++) a.fill(values[k % values.length]);',
+  '  Atomics.store(ctrl, 1, 0);',
+  '  Atomics.notify(ctrl, 1);',
+  '}',
+].join('\n');
+let racer = null;
+// Started before the fd count is taken: the thread's own fds are not leaks.
+async function startRacer() {
+  const sab = new SharedArrayBuffer(256);
+  const ctrl = new Int32Array(new SharedArrayBuffer(8));
+  const values = [0, C.FD_SETSIZE, -1, 2 ** 31 - 1, C.FD_SETSIZE - 1, -(2 ** 31)];
+  const worker = new Worker(RACER_SOURCE, { eval: true, workerData: { sab, ctrl, values } });
+  await new Promise((resolve) => worker.once('online', resolve));
+  worker.unref();
+  racer = { sab, ctrl, worker };
+}
+function racing(t, make) {
+  const { ctrl } = racer;
+  Atomics.store(ctrl, 0, 1);
+  Atomics.notify(ctrl, 0);
+  Atomics.wait(ctrl, 1, 0, 5000); // until it is writing
+  t.later.push(() => {
+    Atomics.store(ctrl, 0, 0);
+    while (Atomics.load(ctrl, 1) === 1) Atomics.wait(ctrl, 1, 1, 100);
+  });
+  return make(racer.sab);
+}
+async function stopRacer() {
+  if (racer === null) return;
+  Atomics.store(racer.ctrl, 0, 2);
+  Atomics.notify(racer.ctrl, 0);
+  racer.worker.ref(); // or the loop, idle, would not wait for its exit
+  await new Promise((resolve) => racer.worker.once('exit', resolve));
+  racer = null;
+}
+HOSTILE.push(
+  { label: 'Int32Array(1) another thread keeps rewriting', only: ['fdlist'], racy: true, make: (c) => racing(c.t, (b) => new Int32Array(b, 0, 1)) },
+  { label: 'Uint8Array(64) another thread keeps rewriting', only: ['bytes'], racy: true, make: (c) => racing(c.t, (b) => new Uint8Array(b, 64, 64)) },
+  { label: '[Uint8Array another thread keeps rewriting]', only: ['iov'], racy: true, make: (c) => racing(c.t, (b) => [new Uint8Array(b, 128, 64)]) },
+);
+
+// Arrays (for the iovec positions, and as junk everywhere else). Getters
+// run while the binding collects the elements: they detach or shrink an
+// earlier element's buffer and collect garbage, so a pointer taken too
+// early points at freed memory.
+const arrayWith = (elements, accessors) => {
+  const a = [...elements];
+  for (const [k, get] of Object.entries(accessors)) {
+    Object.defineProperty(a, k, { get, enumerable: true, configurable: true });
+  }
+  return a;
+};
+value('[]', []);
+fresh('[1, 2, 3]', () => [1, 2, 3]);
+fresh('[Uint8Array(8), Uint8Array(8)]', () => [new Uint8Array(8), new Uint8Array(8)]);
+fresh('the same view twice', () => {
+  const v = new Uint8Array(16);
+  return [v, v];
+});
+fresh('two views overlapping one buffer', () => {
+  const b = new ArrayBuffer(16);
+  return [new Uint8Array(b, 0, 12), new Uint8Array(b, 4, 12)];
+});
+fresh('[Uint8Array over a SharedArrayBuffer]', () => [new Uint8Array(new SharedArrayBuffer(16))]);
+fresh('[Uint8Array over a detached buffer, Uint8Array(8)]', () => {
+  const v = new Uint8Array(64);
+  detach(v.buffer);
+  return [v, new Uint8Array(8)];
+});
+fresh('[out-of-bounds view of a shrunk resizable buffer]', () => {
+  const b = rab(64);
+  const v = new Uint8Array(b, 32, 16);
+  b.resize(8);
+  return [v];
+});
+fresh('[unaligned Uint8Array]', () => [new Uint8Array(new ArrayBuffer(17), 1, 16)]);
+fresh('[Uint8ClampedArray]', () => [new Uint8ClampedArray(8)]);
+fresh('[Int8Array]', () => [new Int8Array(8)]);
+fresh('[DataView]', () => [new DataView(new ArrayBuffer(8))]);
+fresh('[ArrayBuffer]', () => [new ArrayBuffer(8)]);
+fresh('[Buffer]', () => [Buffer.alloc(8)]);
+fresh('[null]', () => [null]);
+fresh('sparse [, Uint8Array]', () => [, new Uint8Array(8)]); // eslint-disable-line no-sparse-arrays
+fresh('new Array(3)', () => new Array(3));
+fresh('IOV_MAX views of 1 byte', () => new Array(C.IOV_MAX).fill(new Uint8Array(1)));
+fresh('IOV_MAX + 1 views', () => new Array(C.IOV_MAX + 1).fill(new Uint8Array(1)));
+fresh('2**20 holes', () => {
+  const a = [];
+  a[2 ** 20 - 1] = 0; // dictionary elements: cheap to make, unlike new Array(2 ** 20)
+  delete a[2 ** 20 - 1];
+  return a;
+});
+fresh('getter at [1] detaches [0], then gc()', (c, i) => {
+  const first = new Uint8Array(4096);
+  return arrayWith([first], {
+    1: () => {
+      detach(first.buffer);
+      spoilOthers(c, i);
+      gc();
+      return new Uint8Array(8);
+    },
+  });
+});
+fresh('getter at [1] shrinks [0] (length-tracking) to 0, then gc()', (c, i) => {
+  const first = u8(4096);
+  return arrayWith([first], {
+    1: () => {
+      first.buffer.resize(0);
+      spoilOthers(c, i);
+      gc();
+      return new Uint8Array(8);
+    },
+  });
+});
+fresh('getter at [1] puts [0] (fixed view at +2048) out of bounds, then gc()', (c, i) => {
+  const b = rab(4096);
+  const first = new Uint8Array(b, 2048, 2048);
+  return arrayWith([first], {
+    1: () => {
+      b.resize(16);
+      gc();
+      return new Uint8Array(8);
+    },
+  });
+});
+fresh('getter at [1] grows [0]', () => {
+  const first = u8(16);
+  return arrayWith([first], {
+    1: () => {
+      first.buffer.resize(first.buffer.maxByteLength);
+      return new Uint8Array(8);
+    },
+  });
+});
+fresh('getter at [2] detaches [0] and [1], then gc()', () => {
+  const a = new Uint8Array(1024);
+  const b = new Uint8Array(1024);
+  return arrayWith([a, b], {
+    2: () => {
+      detach(a.buffer);
+      detach(b.buffer);
+      gc();
+      return new Uint8Array(8);
+    },
+  });
+});
+fresh('getter at [1] detaches [0] and returns a view of the moved memory', () => {
+  const first = new Uint8Array(4096);
+  return arrayWith([first], {
+    1: () => {
+      const moved = structuredClone(first.buffer, { transfer: [first.buffer] });
+      gc();
+      return new Uint8Array(moved);
+    },
+  });
+});
+fresh('getter at [0] empties the array', () => {
+  const a = arrayWith([new Uint8Array(8), new Uint8Array(8), new Uint8Array(8)], {
+    0: () => {
+      a.length = 0;
+      gc();
+      return new Uint8Array(8);
+    },
+  });
+  return a;
+});
+fresh('getter at [0] grows the array to 4096 elements', () => {
+  const a = arrayWith([new Uint8Array(8), new Uint8Array(8)], {
+    0: () => {
+      for (let k = 0; k < 4096; k++) a.push(new Uint8Array(1));
+      return new Uint8Array(8);
+    },
+  });
+  return a;
+});
+fresh('getter throws', () => arrayWith([new Uint8Array(8)], { 1: boom }));
+fresh('hole filled by a prototype getter that detaches [0]', () => {
+  const first = new Uint8Array(1024);
+  const a = [first, , new Uint8Array(8)]; // eslint-disable-line no-sparse-arrays
+  const proto = Object.create(Array.prototype, {
+    1: {
+      get() {
+        detach(first.buffer);
+        gc();
+        return new Uint8Array(8);
+      },
+    },
+  });
+  Object.setPrototypeOf(a, proto);
+  return a;
+});
+fresh('a Proxy of an array whose get trap detaches [0]', () => {
+  const first = new Uint8Array(1024);
+  return new Proxy([first, new Uint8Array(8)], {
+    get(target, key, receiver) {
+      if (key === '1') {
+        detach(first.buffer);
+        gc();
+      }
+      return Reflect.get(target, key, receiver);
+    },
+  });
+});
+fresh('a Proxy of an array whose traps throw', () => new Proxy([new Uint8Array(8)], { get: boom, getOwnPropertyDescriptor: boom, has: boom }));
+fresh('an Array subclass', () => {
+  class Views extends Array {}
+  return Views.from([new Uint8Array(8), new Uint8Array(8)]);
+});
+fresh('a frozen array', () => Object.freeze([new Uint8Array(8)]));
+
+// A sample of the above, for bindings too slow to take every value in
+// every extra position.
+const FEW = ['NaN', '-0', '1n', 'string ' + show('a\0b'), 'null', '{}', 'a detached ArrayBuffer', 'getter at [1] detaches [0], then gc()'];
+
+// ------------------------------------------------------------ the table
+
+// Every binding: its area (native file), the kind of each argument, a
+// template of valid arguments (fresh fds per call), what it returns, and
+// what to close after it. A binding missing here fails the inventory test.
+const STREAM_NB = C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC;
+// The current RLIMIT_MEMLOCK limits. A hostile -0 resource makes them
+// RLIMIT_CPU's (seconds): one too small to be harmless is replaced by
+// Infinity (the call may then fail with EINVAL or EPERM, which is fine).
+const MEMLOCK = (() => {
+  const lim = new Float64Array(2);
+  if (native.getrlimit(C.RLIMIT_MEMLOCK, lim) !== 0) return [Infinity, Infinity];
+  return [...lim].map((v) => (v >= 3600 ? v : Infinity));
+})();
+
+const TABLE = {
+  debug_counters: { area: 'addon', kinds: [], make: () => [], returns: 'object' },
+
+  open: { area: 'fd', kinds: [PATH, I32, U32], make: () => [FILE, C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC, 0], after: closeResult },
+  close: { area: 'fd', kinds: [I32], make: (t) => [t.pipe()[0]] },
+  fd_own: {
+    area: 'fd',
+    kinds: [I32],
+    make: (t) => [t.pipe()[0]],
+    after: (r, c, t) => {
+      if (r > 0) t.owned.push([Number(c.args[0]), r]);
+    },
+  },
+  fd_close_owned: {
+    area: 'fd',
+    kinds: [I32, GEN],
+    make: (t) => {
+      const [r] = t.pipe();
+      return [r, t.own(r)];
+    },
+  },
+  dup: { area: 'fd', kinds: [I32, I32], make: (t) => [t.pipe()[0], 1], after: closeResult },
+  pipe2: { area: 'fd', kinds: [I32, out(8)], make: () => [C.O_NONBLOCK | C.O_CLOEXEC, i32(-1, -1)], after: closeOutPair(1) },
+  socketpair: { area: 'fd', kinds: [I32, I32, I32, out(8)], make: () => [C.AF_UNIX, STREAM_NB, 0, i32(-1, -1)], after: closeOutPair(3) },
+  eventfd: { area: 'fd', kinds: [U32, I32], make: () => [0, C.EFD_NONBLOCK | C.EFD_CLOEXEC], after: closeResult },
+  socket: { area: 'fd', kinds: [I32, I32, I32], make: () => [C.AF_UNIX, STREAM_NB, 0], after: closeResult },
+  // A relative Unix path: bound in this process's cwd, a temp dir.
+  bind: {
+    area: 'fd',
+    kinds: [I32, I32, HOST, PORT],
+    variants: {
+      unix: (t) => [t.socket(), C.AF_UNIX, 'bound-' + ++serial + '.sock', 0],
+      inet: (t) => [t.socket(C.AF_INET, C.SOCK_DGRAM), C.AF_INET, '127.0.0.1', 0],
+    },
+    check: sockaddrCheck,
+  },
+  listen: {
+    area: 'fd',
+    kinds: [I32, I32],
+    make: (t) => {
+      const s = t.socket();
+      t.ok(native.bind(s, C.AF_UNIX, '', 0), 'bind (autobind)');
+      return [s, 8];
+    },
+  },
+  accept4: { area: 'fd', kinds: [I32, I32], make: (t) => [t.connected()[1], C.SOCK_NONBLOCK | C.SOCK_CLOEXEC], after: closeResult },
+  // UDP for inet: connect() then only records the peer, sends nothing.
+  connect: {
+    area: 'fd',
+    kinds: [I32, I32, HOST, PORT],
+    variants: {
+      unix: (t) => [t.socket(), C.AF_UNIX, t.listener()[1], 0],
+      inet: (t) => [t.socket(C.AF_INET, C.SOCK_DGRAM), C.AF_INET, '127.0.0.1', 9],
+    },
+    check: sockaddrCheck,
+  },
+  shutdown: { area: 'fd', kinds: [I32, I32], make: (t) => [t.socketpair()[0], C.SHUT_RDWR] },
+  getsockname: { area: 'fd', kinds: [I32], make: (t) => [t.connected()[1]], returns: 'int|sockaddr' },
+  getpeername: { area: 'fd', kinds: [I32], make: (t) => [t.connected()[0]], returns: 'int|sockaddr' },
+  setsockopt: { area: 'fd', kinds: [I32, I32, I32, I32], make: (t) => [t.socketpair()[0], C.SOL_SOCKET, C.SO_SNDBUF, 65536] },
+  getsockopt: { area: 'fd', kinds: [I32, I32, I32, out(4)], make: (t) => [t.socketpair()[0], C.SOL_SOCKET, C.SO_TYPE, i32(0)] },
+
+  read: { area: 'blocking', kinds: [I32, BYTES, I64, I64], make: (t) => [t.pipe(true)[0], u8(64), 0, 16], check: rangeCheck(1) },
+  write: { area: 'blocking', kinds: [I32, BYTES, I64, I64], make: (t) => [t.pipe()[1], u8(64), 0, 16], check: rangeCheck(1) },
+  pread: { area: 'blocking', kinds: [I32, BYTES, I64, I64, I64], make: (t) => [t.file(), u8(64), 0, 16, 0], check: rangeCheck(1) },
+  pwrite: { area: 'blocking', kinds: [I32, BYTES, I64, I64, I64], make: (t) => [t.file(), u8(64), 0, 16, 0], check: rangeCheck(1) },
+  readv: { area: 'blocking', kinds: [I32, IOV], make: (t) => [t.pipe(true)[0], [u8(8), u8(8)]] },
+  writev: { area: 'blocking', kinds: [I32, IOV], make: (t) => [t.pipe()[1], [u8(8), u8(8)]] },
+  preadv2: { area: 'blocking', kinds: [I32, IOV, I64, I32], make: (t) => [t.file(), [u8(8), u8(8)], 0, 0] },
+  pwritev2: { area: 'blocking', kinds: [I32, IOV, I64, I32], make: (t) => [t.file(), [u8(8), u8(8)], 0, 0] },
+  fsync: { area: 'blocking', kinds: [I32], make: (t) => [t.file()] },
+  fdatasync: { area: 'blocking', kinds: [I32], make: (t) => [t.file()] },
+
+  fcntl_getfl: { area: 'nonblocking', kinds: [I32], make: (t) => [t.pipe()[0]] },
+  fcntl_setfl: { area: 'nonblocking', kinds: [I32, I32], make: (t) => [t.pipe()[0], C.O_NONBLOCK] },
+  recv: { area: 'nonblocking', kinds: [I32, BYTES, I64, I64, I32], make: (t) => [t.socketpair(true)[0], u8(64), 0, 16, C.MSG_DONTWAIT], check: rangeCheck(1) },
+  send: {
+    area: 'nonblocking',
+    kinds: [I32, BYTES, I64, I64, I32],
+    make: (t) => [t.socketpair()[0], u8(64), 0, 16, C.MSG_DONTWAIT | C.MSG_NOSIGNAL],
+    check: rangeCheck(1),
+  },
+
+  getrlimit: { area: 'system', kinds: [I32, out(16)], make: () => [C.RLIMIT_NOFILE, new Float64Array(rab(16))] },
+  // The current RLIMIT_MEMLOCK values: setting them changes nothing, and a
+  // hostile -0 resource (RLIMIT_CPU) gets limits that cannot hurt.
+  setrlimit: { area: 'system', kinds: [I32, LIMIT, LIMIT], make: () => [C.RLIMIT_MEMLOCK, MEMLOCK[0], MEMLOCK[1]] },
+
+  // Every multiplexing template holds a ready fd (a pipe's write end, an
+  // always-writable eventfd), so that no timeout a hostile value leaves
+  // behind (Infinity, -1, 1e300) can block: the fuzz never hangs.
+  select: {
+    area: 'multiplex',
+    kinds: [FDLIST, FDLIST, FDLIST, TIMEOUT, BYTES],
+    make: (t) => {
+      const [r, w] = t.pipe();
+      return [i32(r), i32(w), i32(), 0, u8(2)];
+    },
+    check: selectCheck,
+  },
+  poll: {
+    area: 'multiplex',
+    kinds: [BYTES, U32, TIMEOUT],
+    make: (t) => {
+      const [r, w] = t.pipe();
+      return [pollfds([w, C.POLLOUT], [r, C.POLLIN]), 2, 0];
+    },
+    check: pollCheck,
+  },
+  epoll_create1: { area: 'multiplex', kinds: [I32], make: () => [C.EPOLL_CLOEXEC], after: closeResult },
+  epoll_ctl: { area: 'multiplex', kinds: [I32, I32, I32, U32, I64], make: (t) => [t.epoll(), C.EPOLL_CTL_ADD, t.eventfd(), C.EPOLLIN, 1] },
+  epoll_wait: { area: 'multiplex', kinds: [I32, BYTES, I32, TIMEOUT], make: (t) => [t.epoll(true), u8(4 * EV), 4, 0], check: epollWaitCheck },
+
+  Watcher: {
+    area: 'watcher',
+    kinds: [FN],
+    make: () => [noop],
+    construct: true,
+    returns: 'object',
+    after: (r, c, t) => {
+      if (r !== null && typeof r === 'object') t.watchers.push(r);
+    },
+  },
+  'Watcher#open': { area: 'watcher', kinds: [I32], self: (t) => t.watcher(), make: (t) => [t.pipe()[0]] },
+  'Watcher#start': { area: 'watcher', kinds: [U32], self: (t) => t.watcher(t.pipe()[0]), make: () => [C.UV_READABLE] },
+  'Watcher#stop': { area: 'watcher', kinds: [], self: (t) => started(t), make: () => [] },
+  'Watcher#ref': { area: 'watcher', kinds: [], self: (t) => t.watcher(t.pipe()[0]), make: () => [] },
+  'Watcher#unref': { area: 'watcher', kinds: [], self: (t) => started(t), make: () => [] },
+  'Watcher#hasRef': { area: 'watcher', kinds: [], self: (t) => started(t), make: () => [], returns: 'bool' },
+  'Watcher#close': { area: 'watcher', kinds: [], self: (t) => started(t), make: () => [] },
+  'Watcher#fd': { area: 'watcher', kinds: [], self: (t) => t.watcher(t.pipe()[0]), make: () => [], getter: true, returns: 'fd' },
+  'Watcher#active': { area: 'watcher', kinds: [], self: (t) => started(t), make: () => [], getter: true, returns: 'bool' },
+  'Watcher#closed': { area: 'watcher', kinds: [], self: (t) => started(t), make: () => [], getter: true, returns: 'bool' },
+
+  io_uring_setup: { area: 'async', kinds: [U32, out(C.sizeof_io_uring_params)], make: () => [2, u8(C.sizeof_io_uring_params)], after: closeResult },
+  // io_destroy waits for an RCU grace period (~30 ms here): the contexts
+  // io_setup makes are left to the child's exit, which frees them at once,
+  // and io_destroy's receiver and extra-argument cases are few.
+  io_setup: { area: 'async', kinds: [U32, out(8)], make: () => [1, new BigUint64Array(rab(8))] },
+  io_destroy: {
+    area: 'async',
+    kinds: [CTX],
+    make: () => [liveAioContext()],
+    after: (r, c) => {
+      if (r === 0 && c.args[0] === aioContext) aioContext = null;
+    },
+    few: true,
+  },
+
+  statx: { area: 'direct', kinds: [I32, PATH, I32, U32, out(C.sizeof_statx)], make: () => [C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, u8(C.sizeof_statx)] },
+};
+
+// One live AIO context for io_destroy's template, made again once destroyed.
+let aioContext = null;
+function liveAioContext() {
+  if (aioContext === null) {
+    const ctx = new BigUint64Array(1);
+    aioContext = native.io_setup(1, ctx) === 0 ? ctx[0] : 0n;
+  }
+  return aioContext;
+}
+
+function started(t) {
+  const w = t.watcher(t.pipe()[0]);
+  t.ok(w.start(C.UV_READABLE), 'Watcher#start');
+  return w;
+}
+
+// Receivers for the Watcher's methods and getters: strangers must be
+// refused with a code; real watchers in every state must answer.
+class SubWatcher extends W {}
+const CLOSED_WATCHERS = []; // closed in an earlier tick (see main)
+const THIS_VALUES = [
+  { label: '{}', make: () => ({}) },
+  { label: 'undefined', make: () => undefined },
+  { label: 'null', make: () => null },
+  { label: '42', make: () => 42 },
+  { label: 'a string', make: () => 'watcher' },
+  { label: 'a Symbol', make: () => Symbol('this') },
+  { label: 'Object.create(Watcher.prototype)', make: () => Object.create(W.prototype) },
+  { label: 'Watcher.prototype', make: () => W.prototype },
+  { label: 'the addon exports object', make: () => native },
+  { label: 'a function', make: () => function () {} },
+  { label: 'a Uint8Array', make: () => new Uint8Array(8) },
+  { label: 'a Proxy of an open watcher', make: (t) => new Proxy(t.watcher(t.pipe()[0]), {}) },
+  {
+    label: 'a revoked Proxy',
+    make: () => {
+      const p = Proxy.revocable({}, {});
+      p.revoke();
+      return p.proxy;
+    },
+  },
+  { label: 'a new watcher, never opened', real: true, make: (t) => t.watcher() },
+  { label: 'an open watcher', real: true, make: (t) => t.watcher(t.pipe()[0]) },
+  { label: 'a started watcher', real: true, make: started },
+  {
+    label: 'a watcher closed in this tick',
+    real: true,
+    make: (t) => {
+      const w = started(t);
+      w.close();
+      return w;
+    },
+  },
+  { label: 'a watcher closed in an earlier tick', real: true, make: () => CLOSED_WATCHERS[serial++ % CLOSED_WATCHERS.length] },
+  {
+    label: 'a started watcher whose fd was closed with fs.closeSync',
+    real: true,
+    make: (t) => {
+      const [r] = t.pipe();
+      const w = t.watcher(r);
+      t.ok(w.start(C.UV_READABLE), 'Watcher#start');
+      fs.closeSync(r);
+      t.forget(r);
+      return w;
+    },
+  },
+  {
+    label: 'a Watcher subclass instance',
+    real: true,
+    make: (t) => {
+      const w = new SubWatcher(noop);
+      t.watchers.push(w);
+      t.ok(w.open(t.pipe()[0]), 'open');
+      return w;
+    },
+  },
+  {
+    label: 'a watcher built by Reflect.construct with newTarget Object',
+    real: true,
+    make: (t) => {
+      const w = Reflect.construct(W, [noop], Object);
+      t.watchers.push(w);
+      t.ok(W.prototype.open.call(w, t.pipe()[0]), 'open');
+      return w;
+    },
+  },
+];
+
+// Extra cases, beyond the positional ones: aliasing, exact-size and
+// unaligned out-parameters, and the Watcher's lifecycle.
+const EXTRAS = {
+  close: [
+    {
+      label: 'an fd an iomodes object owns',
+      expect: 'return',
+      make: (t) => {
+        const [r] = t.pipe();
+        t.own(r);
+        return { args: [r] };
+      },
+      verify: (v) => (v === -os.constants.errno.EBUSY ? null : 'expected -EBUSY, got ' + show(v)),
+    },
+  ],
+  // Names as long as sun_path allows: the address comes back whole.
+  getsockname: [
+    {
+      label: 'a socket bound to a 108-byte abstract name',
+      expect: 'return',
+      make: (t) => {
+        const s = t.socket();
+        const name = ('\0iomodes-fuzz-' + process.pid + '-' + ++serial + '-').padEnd(108, 'a');
+        t.ok(native.bind(s, C.AF_UNIX, name, 0), 'bind');
+        return { args: [s], name };
+      },
+      verify: (v, c) => (v.path === c.name ? null : 'got back ' + show(v.path)),
+    },
+    {
+      label: 'a socket bound to a 107-byte relative path',
+      expect: 'return',
+      make: (t) => {
+        const s = t.socket();
+        const name = ('p' + ++serial + '-').padEnd(107, 'p');
+        t.ok(native.bind(s, C.AF_UNIX, name, 0), 'bind');
+        return { args: [s], name };
+      },
+      verify: (v, c) => (v.path === c.name ? null : 'got back ' + show(v.path)),
+    },
+    {
+      label: 'a UDP socket bound to 127.0.0.1',
+      expect: 'return',
+      make: (t) => {
+        const s = t.socket(C.AF_INET, C.SOCK_DGRAM);
+        t.ok(native.bind(s, C.AF_INET, '127.0.0.1', 0), 'bind');
+        return { args: [s] };
+      },
+      verify: (v) => (v.address === '127.0.0.1' && v.port > 0 ? null : 'got back ' + JSON.stringify(v)),
+    },
+  ],
+  select: [
+    {
+      label: 'each list FD_SETSIZE entries long',
+      expect: 'return',
+      make: (t) => {
+        const [r, w] = t.pipe();
+        const n = C.FD_SETSIZE;
+        return { args: [i32(...new Array(n).fill(r)), i32(...new Array(n).fill(w)), i32(...new Array(n).fill(r)), 0, u8(3 * n)] };
+      },
+      verify: (v) => (v === 1 ? null : 'expected 1 ready fd, got ' + show(v)),
+    },
+    {
+      label: 'out overlays readFds',
+      expect: 'return',
+      make: (t) => {
+        const [r, w] = t.pipe();
+        const rf = i32(r);
+        return { args: [rf, i32(w), i32(), 0, new Uint8Array(rf.buffer)] };
+      },
+      verify: (v) => (v === 1 ? null : 'expected 1 ready fd, got ' + show(v)),
+    },
+    {
+      // out[1] (set: the first write fd is ready) lands on the high byte of
+      // the second write fd; a binding that read the lists again after
+      // writing out would see fd + 2**24 there.
+      label: 'out overlays the high byte of a later fd',
+      expect: 'return',
+      make: (t) => {
+        const [r, w] = t.pipe();
+        const b = new ArrayBuffer(16);
+        new Int32Array(b, 0, 1)[0] = r;
+        new Int32Array(b, 4, 2).set([w, w]);
+        return { args: [new Int32Array(b, 0, 1), new Int32Array(b, 4, 2), i32(), 0, new Uint8Array(b, 11, 3)] };
+      },
+      verify: (v) => (v === 1 ? null : 'expected 1 ready fd, got ' + show(v)),
+    },
+    {
+      label: 'one Int32Array as all three lists, out a Uint8Array over it',
+      expect: 'return',
+      make: (t) => {
+        const l = i32(t.pipe()[1]);
+        return { args: [l, l, l, 0, new Uint8Array(l.buffer)] };
+      },
+    },
+    {
+      label: 'lists and out over one SharedArrayBuffer',
+      expect: 'return',
+      make: (t) => {
+        const [r, w] = t.pipe();
+        const b = new SharedArrayBuffer(16);
+        const l = new Int32Array(b, 0, 2);
+        l.set([r, w]);
+        return { args: [new Int32Array(b, 0, 1), new Int32Array(b, 4, 1), new Int32Array(b, 8, 0), 0, new Uint8Array(b, 6, 2)] };
+      },
+    },
+    {
+      label: 'lists on a resizable buffer, out a length-tracking DataView of it',
+      expect: 'return',
+      make: (t) => {
+        const [r, w] = t.pipe();
+        const b = rab(8);
+        new Int32Array(b).set([r, w]);
+        return { args: [new Int32Array(b, 0, 1), new Int32Array(b, 4, 1), i32(), 0, new DataView(b)] };
+      },
+    },
+    { label: 'fd FD_SETSIZE - 1 (closed)', expect: 'return', make: () => ({ args: [i32(), i32(C.FD_SETSIZE - 1), i32(), 0, u8(1)] }) },
+    { label: 'fd FD_SETSIZE', expect: 'throw', make: () => ({ args: [i32(C.FD_SETSIZE), i32(), i32(), 0, u8(1)] }) },
+    { label: 'fd 2**31 - 1', expect: 'throw', make: () => ({ args: [i32(), i32(), i32(2 ** 31 - 1), 0, u8(1)] }) },
+    { label: 'fd -1', expect: 'throw', make: () => ({ args: [i32(), i32(-1), i32(), 0, u8(1)] }) },
+    {
+      label: 'out one byte short',
+      expect: 'throw',
+      make: (t) => {
+        const [r, w] = t.pipe();
+        return { args: [i32(r), i32(w), i32(), 0, u8(1)] };
+      },
+    },
+  ],
+  poll: [
+    {
+      label: 'pollfds over a SharedArrayBuffer',
+      expect: 'return',
+      make: (t) => {
+        const b = new Int32Array(new SharedArrayBuffer(8));
+        b[0] = t.pipe()[1];
+        b[1] = C.POLLOUT;
+        return { args: [b, 1, 0] };
+      },
+      verify: (v) => (v === 1 ? null : 'expected 1 ready fd, got ' + show(v)),
+    },
+    {
+      label: 'pollfds as a DataView at +4 of its buffer',
+      expect: 'return',
+      make: (t) => {
+        const dv = new DataView(new ArrayBuffer(12), 4);
+        dv.setInt32(0, t.pipe()[1], true);
+        dv.setInt16(4, C.POLLOUT, true);
+        return { args: [dv, 1, 0] };
+      },
+    },
+    {
+      label: 'pollfds as a BigInt64Array',
+      expect: 'return',
+      make: (t) => {
+        const b = new BigInt64Array(1);
+        new Int32Array(b.buffer).set([t.pipe()[1], C.POLLOUT]);
+        return { args: [b, 1, 0] };
+      },
+    },
+    { label: 'pollfds at byteOffset 2', expect: 'throw', make: () => ({ args: [new Uint8Array(new ArrayBuffer(18), 2, 16), 2, 0] }) },
+    { label: 'pollfds at byteOffset 1', expect: 'throw', make: () => ({ args: [new Uint8Array(new ArrayBuffer(17), 1, 16), 1, 0] }) },
+    {
+      label: 'pollfds on a resizable buffer shrunk to one byte short',
+      expect: 'throw',
+      make: (t) => {
+        const [r, w] = t.pipe();
+        const b = pollfds([w, C.POLLOUT], [r, C.POLLIN]);
+        b.buffer.resize(15);
+        return { args: [b, 2, 0] };
+      },
+    },
+    {
+      label: 'nfds 0 on a detached buffer',
+      expect: 'return',
+      make: () => {
+        const v = new Uint8Array(16);
+        detach(v.buffer);
+        return { args: [v, 0, 0] };
+      },
+    },
+    {
+      label: 'entries with fd -1 and fd 2**31 - 1',
+      expect: 'return',
+      make: (t) => ({ args: [pollfds([-1, C.POLLIN], [2 ** 31 - 1, C.POLLIN], [t.pipe()[1], C.POLLOUT]), 3, 0] }),
+    },
+  ],
+  epoll_wait: [
+    {
+      label: 'out over a SharedArrayBuffer',
+      expect: 'return',
+      make: (t) => ({ args: [t.epoll(true), new Uint8Array(new SharedArrayBuffer(2 * EV)), 2, 0] }),
+      verify: (v) => (v === 1 ? null : 'expected 1 event, got ' + show(v)),
+    },
+    { label: 'out as a DataView', expect: 'return', make: (t) => ({ args: [t.epoll(true), new DataView(new ArrayBuffer(EV)), 1, 0] }) },
+    { label: 'out exactly maxEvents long', expect: 'return', make: (t) => ({ args: [t.epoll(true), new Uint8Array(3 * EV), 3, 0] }) },
+    { label: 'maxEvents one too many', expect: 'throw', make: (t) => ({ args: [t.epoll(true), new Uint8Array(3 * EV), 4, 0] }) },
+    {
+      label: 'out a length-tracking view of a resizable buffer shrunk below one event',
+      expect: 'throw',
+      make: (t) => {
+        const b = u8(4 * EV);
+        b.buffer.resize(EV - 1);
+        return { args: [t.epoll(true), b, 1, 0] };
+      },
+    },
+  ],
+  Watcher: [
+    { label: 'called without new', expect: 'throw', make: () => ({ args: [noop], invoke: () => W(noop) }) },
+    {
+      label: 'called without new, with a watcher as this',
+      expect: 'throw',
+      make: (t) => {
+        const w = t.watcher();
+        return { args: [noop], invoke: () => W.call(w, noop) };
+      },
+    },
+    { label: 'Reflect.construct with newTarget Object', expect: 'return', make: () => ({ args: [noop], invoke: () => Reflect.construct(W, [noop], Object) }) },
+    { label: 'Reflect.construct with a bound newTarget', expect: 'return', make: () => ({ args: [noop], invoke: () => Reflect.construct(W, [noop], function () {}.bind(null)) }) },
+    { label: 'a subclass', expect: 'return', make: () => ({ args: [noop], invoke: () => new SubWatcher(noop) }) },
+  ],
+  // Each flag bit alone in io_uring_params (the rest zero): whatever the
+  // kernel makes of it, the binding returns a number; any ring is closed.
+  io_uring_setup: [
+    // Flags that keep the rings in kernel memory pass (bits 0-13, and 16:
+    // NO_SQARRAY); NO_MMAP (14), REGISTERED_FD_ONLY (15) and unknown bits
+    // are refused before the syscall.
+    ...Array.from({ length: 32 }, (_, bit) => ({
+      label: 'params.flags = 1 << ' + bit,
+      expect: bit < 14 || bit === 16 ? 'return' : 'throw',
+      make: () => {
+        const p = u8(C.sizeof_io_uring_params);
+        new DataView(p.buffer).setUint32(C.offsetof_io_uring_params_flags, 2 ** bit, true);
+        return { args: [2, p] };
+      },
+    })),
+    // Found by this test: params could ask the kernel to place the rings in
+    // caller memory (IORING_SETUP_NO_MMAP, kernel 6.5+) at any address,
+    // here a SharedArrayBuffer's. The kernel wrote the ring header there
+    // and kept using the memory as the ring after returning, though nothing
+    // pinned the buffer (rule 5), and any other address of the process was
+    // as acceptable to it (an arbitrary write from JS). Now refused.
+    {
+      label: 'params placing the rings in a SharedArrayBuffer (IORING_SETUP_NO_MMAP)',
+      expect: 'throw',
+      make: () => {
+        // Above glibc's largest mmap threshold (32 MiB): its own mapping.
+        const sab = new SharedArrayBuffer(64 << 20);
+        const base = addressOf(sab);
+        if (base === null) throw new Error('could not find the SharedArrayBuffer in /proc/self/mem');
+        new Uint8Array(sab).fill(0xee);
+        const page = (base + 4095n) & ~4095n;
+        const p = u8(C.sizeof_io_uring_params);
+        const dv = new DataView(p.buffer);
+        dv.setUint32(C.offsetof_io_uring_params_flags, IORING_SETUP_NO_MMAP, true);
+        dv.setBigUint64(IORING_SQ_OFF + 32, page, true); // sq_off.user_addr: the SQEs
+        dv.setBigUint64(IORING_CQ_OFF + 32, page + 4096n, true); // cq_off.user_addr: the rings
+        return { args: [1, p], sab };
+      },
+      verify: (v, c) => {
+        const touched = new Uint8Array(c.sab).findIndex((b) => b !== 0xee);
+        if (v < 0 && touched < 0) return null;
+        return 'returned ' + show(v) + (touched >= 0 ? ', and the kernel wrote into the SharedArrayBuffer (at +' + touched + ')' : '') +
+          ': it uses JS memory as its rings';
+      },
+    },
+  ],
+  'Watcher#open': [
+    {
+      label: 'open twice',
+      expect: 'return',
+      make: (t) => {
+        const w = t.watcher(t.pipe()[0]);
+        return { self: w, args: [t.pipe()[0]] };
+      },
+      verify: (v) => (v < 0 ? null : 'a second open() must fail, got ' + show(v)),
+    },
+    {
+      label: 'open after close',
+      expect: 'return',
+      make: (t) => {
+        const w = t.watcher();
+        w.close();
+        return { self: w, args: [t.pipe()[0]] };
+      },
+      verify: (v) => (v < 0 ? null : 'open() after close() must fail, got ' + show(v)),
+    },
+    { label: 'open a regular file', expect: 'return', make: (t) => ({ self: t.watcher(), args: [t.file()] }) },
+    { label: 'open an epoll fd', expect: 'return', make: (t) => ({ self: t.watcher(), args: [t.epoll(true)] }) },
+  ],
+  'Watcher#start': [
+    {
+      label: 'start after fs.closeSync of the watched fd',
+      expect: 'return',
+      make: (t) => {
+        const [r] = t.pipe();
+        const w = t.watcher(r);
+        fs.closeSync(r);
+        t.forget(r);
+        return { self: w, args: [C.UV_READABLE] };
+      },
+    },
+    {
+      label: 'start after the watched fd number was closed and reused',
+      expect: 'return',
+      make: (t) => {
+        const [r] = t.pipe();
+        const w = t.watcher(r);
+        fs.closeSync(r);
+        t.forget(r);
+        t.pipe(true); // likely takes number r again
+        return { self: w, args: [C.UV_READABLE | C.UV_WRITABLE] };
+      },
+    },
+    {
+      label: 'start every event at once',
+      expect: 'return',
+      make: (t) => ({ self: t.watcher(t.pipe()[0]), args: [C.UV_READABLE | C.UV_WRITABLE | C.UV_DISCONNECT | C.UV_PRIORITIZED] }),
+    },
+  ],
+};
+
+// struct io_uring_params: flags, then sq_off and cq_off (40 bytes each,
+// user_addr at +32 in both), from <linux/io_uring.h>.
+const IORING_SETUP_NO_MMAP = 1 << 14;
+const IORING_SQ_OFF = 40;
+const IORING_CQ_OFF = 80;
+
+// The address of a SharedArrayBuffer's first byte: a marker written into
+// it, found again through /proc/self/mem near the start of a writable
+// mapping large enough to hold the buffer, then confirmed with a second
+// marker (the first may have a copy elsewhere). null if not found.
+function addressOf(sab) {
+  const bytes = new Uint8Array(sab);
+  const marker = (k) => Buffer.from('iomodes-fuzz-marker-' + k + '-' + process.pid + '-' + Math.random());
+  const mem = fs.openSync('/proc/self/mem', 'r');
+  const read = (at, n) => {
+    const b = Buffer.alloc(n);
+    return b.subarray(0, attempt(() => fs.readSync(mem, b, 0, n, at), 0));
+  };
+  try {
+    const first = marker(1);
+    bytes.set(first);
+    for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      if (!/ rw.p /.test(line)) continue;
+      const [start, end] = line.split(' ')[0].split('-').map((x) => BigInt('0x' + x));
+      if (end - start < BigInt(sab.byteLength)) continue;
+      const at = read(start, 3 * PAGE).indexOf(first);
+      if (at < 0) continue;
+      const second = marker(2);
+      bytes.set(second);
+      if (read(start + BigInt(at), second.length).equals(second)) return start + BigInt(at);
+      bytes.set(first);
+    }
+    return null;
+  } finally {
+    fs.closeSync(mem);
+  }
+}
+
+// Exact-size and odd out-parameters: each must be accepted, and the
+// binding must write only inside them (ASan watches).
+function outCases(size) {
+  const cases = [
+    { label: 'Uint8Array of exactly ' + size + ' bytes at byteOffset 1', expect: 'return', value: () => new Uint8Array(new ArrayBuffer(size + 1), 1, size) },
+    { label: 'Uint8Array of exactly ' + size + ' bytes over a SharedArrayBuffer', expect: 'return', value: () => new Uint8Array(new SharedArrayBuffer(size)) },
+    { label: 'DataView of exactly ' + size + ' bytes at byteOffset 3', expect: 'return', value: () => new DataView(new ArrayBuffer(size + 3), 3) },
+    { label: 'ArrayBuffer of exactly ' + size + ' bytes', expect: 'return', value: () => new ArrayBuffer(size) },
+    { label: 'Uint8Array one byte short', expect: 'throw', value: () => new Uint8Array(size - 1) },
+    {
+      label: 'length-tracking view of a resizable buffer shrunk one byte short',
+      expect: 'throw',
+      value: () => {
+        const b = rab(size);
+        const v = new Uint8Array(b);
+        b.resize(size - 1);
+        return v;
+      },
+    },
+  ];
+  for (const T of elementTypes) {
+    if (size % T.BYTES_PER_ELEMENT === 0) {
+      cases.push({ label: T.name + ' of exactly ' + size + ' bytes', expect: 'return', value: () => new T(size / T.BYTES_PER_ELEMENT) });
+    }
+  }
+  return cases;
+}
+
+// ------------------------------------------------------------ the runner
+
+const results = { area: config.area, counts: {}, codes: {}, outcomes: {}, failures: [], failureCount: 0 };
+const MAX_FAILURES = 150;
+
+function fail(binding, label, problem) {
+  results.failureCount++;
+  if (results.failures.length < MAX_FAILURES) results.failures.push({ binding, call: label, problem });
+}
+
+// The function a table key names: an export ('read'), a class's method or
+// getter ('Watcher#start'), or a class's static ('Watcher.from').
+function resolve(name) {
+  const [cls, member] = name.split(/[#.]/);
+  if (member === undefined) return native[name];
+  const d = Object.getOwnPropertyDescriptor(name.includes('#') ? native[cls].prototype : native[cls], member);
+  return d && (d.get ?? d.value);
+}
+
+function shapeProblem(returns, v) {
+  const isInt = (x) => Number.isInteger(x) && x >= -4095;
+  switch (returns ?? 'int') {
+    case 'int':
+      return isInt(v) ? null : 'returned ' + show(v) + ', not r >= 0 or -errno';
+    case 'int|sockaddr':
+      return isInt(v) || (v !== null && typeof v === 'object' && typeof v.family === 'number') ? null : 'returned ' + show(v);
+    case 'object':
+      return v !== null && typeof v === 'object' ? null : 'returned ' + show(v) + ', not an object';
+    case 'bool':
+      return typeof v === 'boolean' ? null : 'returned ' + show(v) + ', not a boolean';
+    case 'fd':
+      return Number.isInteger(v) && v >= -1 ? null : 'returned ' + show(v) + ', not an fd or -1';
+  }
+  return 'unknown return shape';
+}
+
+function judge(e, expected, outcome) {
+  if (outcome.threw) {
+    const err = outcome.err;
+    if (err instanceof GetterError) return null;
+    if (!(err instanceof Error)) return 'threw a non-Error: ' + show(err);
+    if (typeof err.code !== 'string' || err.code === '') return 'threw ' + err.name + ' without a code: ' + err.message;
+    if (err.code === 'ERR_OUT_OF_RANGE' && !(err instanceof RangeError)) return 'threw ' + err.code + ' as ' + err.name + ': ' + err.message;
+    if (/^ERR_INVALID_(ARG_TYPE|ARG_VALUE|THIS)$/.test(err.code) && !(err instanceof TypeError)) {
+      return 'threw ' + err.code + ' as ' + err.name + ': ' + err.message;
+    }
+    if (expected === 'return') return 'threw ' + err.code + ': ' + err.message;
+    return null;
+  }
+  if (expected === 'throw') return 'returned ' + show(outcome.value) + ' for a value it must reject';
+  return shapeProblem(e.returns, outcome.value);
+}
+
+function invoke(name, e, fn, c) {
+  if (c.invoke) return c.invoke();
+  if (e.construct) return Reflect.construct(fn, c.args);
+  if (e.getter) return Reflect.apply(fn, c.self, []);
+  return Reflect.apply(fn, c.self, c.args);
+}
+
+function runCase(name, e, fn, k) {
+  const t = new Ctx();
+  const label = name + ': ' + k.label;
+  let c;
+  let expected;
+  try {
+    c = k.build(t);
+    c.t = t;
+    // Decided before the call: a getter may change the arguments.
+    expected = k.expect ?? (k.racy ? 'either' : expectFor(e, k.position, c.args));
+  } catch (err) {
+    fail(name, label, 'fuzz setup failed: ' + (err && err.stack));
+    t.cleanup();
+    return;
+  }
+  const before = c.args.map((v) => show(v)).join(', ');
+  progress(label + '\n  args: ' + before);
+  let outcome;
+  try {
+    outcome = { threw: false, value: invoke(name, e, fn, c) };
+  } catch (err) {
+    outcome = { threw: true, err };
+  }
+  results.counts[name] = (results.counts[name] ?? 0) + 1;
+  const o = (results.outcomes[name] ??= { returned: 0, threw: 0, getter: 0 });
+  if (!outcome.threw) o.returned++;
+  else if (outcome.err instanceof GetterError) o.getter++;
+  else {
+    o.threw++;
+    const codes = (results.codes[name] ??= []);
+    const code = outcome.err && outcome.err.code;
+    if (typeof code === 'string' && !codes.includes(code)) codes.push(code);
+  }
+  const problem = judge(e, expected, outcome) ?? (!outcome.threw && k.verify ? k.verify(outcome.value, c) : null);
+  if (problem) fail(name, label, problem + '\n  args: ' + before + (c.self !== undefined ? '\n  this: ' + show(c.self) : ''));
+  try {
+    if (!outcome.threw) e.after?.(outcome.value, c, t);
+  } catch (err) {
+    fail(name, label, 'fuzz cleanup failed: ' + (err && err.stack));
+  }
+  t.cleanup();
+  guardStdio();
+}
+
+// 'throw' for a value a decoder must reject; 'return' for one every
+// decoder and check accepts (then only the syscall can fail, as -errno);
+// 'either' when that cannot be told beforehand (getters, Proxies).
+function expectFor(e, position, args) {
+  const accepted = verdict(e.kinds[position], args[position]);
+  const fits = e.check ? e.check(args) : true;
+  if (accepted === false || fits === false) return 'throw';
+  return accepted === true ? 'return' : 'either';
+}
+
+// The cases for one binding, made lazily.
+function* cases(name, e) {
+  const variants = e.variants ? Object.entries(e.variants) : [['', e.make]];
+  const base = (make) => (t) => ({ self: e.self ? e.self(t) : undefined, args: make(t), t });
+  const n = e.kinds.length;
+  for (const [variant, make] of variants) {
+    const v = variant ? ' [' + variant + ']' : '';
+    const template = base(make);
+    yield { label: 'template' + v, expect: 'return', build: template };
+    for (let i = 0; i < n; i++) {
+      for (const h of HOSTILE) {
+        if (h.only && !h.only.includes(e.kinds[i].t)) continue;
+        yield {
+          label: 'argument ' + i + ' = ' + h.label + v,
+          position: i,
+          racy: h.racy,
+          build: (t) => {
+            const c = template(t);
+            c.args[i] = h.make(c, i);
+            return c;
+          },
+        };
+      }
+      if (e.kinds[i].t === 'out') {
+        for (const o of outCases(e.kinds[i].size)) {
+          yield {
+            label: 'argument ' + i + ' = ' + o.label + v,
+            expect: o.expect,
+            build: (t) => {
+              const c = template(t);
+              c.args[i] = o.value();
+              return c;
+            },
+          };
+        }
+      }
+    }
+  }
+  // Whole-argument-list hostility.
+  const template = base(variants[0][1]);
+  for (let k = 0; k < n; k++) {
+    yield {
+      label: 'only the first ' + k + ' arguments',
+      expect: 'throw',
+      build: (t) => {
+        const c = template(t);
+        c.args = c.args.slice(0, k);
+        return c;
+      },
+    };
+  }
+  for (const filler of [undefined, null]) {
+    yield {
+      label: filler + ' for every argument',
+      expect: n ? 'throw' : 'return',
+      build: (t) => {
+        const c = template(t);
+        c.args = new Array(n).fill(filler);
+        return c;
+      },
+    };
+  }
+  // Extra arguments are never read, whatever they are.
+  for (const h of e.few ? HOSTILE.filter((h) => FEW.includes(h.label)) : HOSTILE.filter((h) => !h.only)) {
+    yield {
+      label: 'extra argument ' + h.label,
+      expect: 'return',
+      build: (t) => {
+        const c = template(t);
+        c.args.push(h.make(c, c.args.length), h.make(c, c.args.length + 1));
+        return c;
+      },
+    };
+  }
+  // The receiver: ignored by plain functions, checked by class members.
+  const member = name.includes('#');
+  for (const th of e.few ? THIS_VALUES.slice(0, 3) : THIS_VALUES) {
+    yield {
+      label: 'this = ' + th.label,
+      expect: !member || th.real ? 'return' : 'throw',
+      build: (t) => ({ ...template(t), self: th.make(t) }),
+    };
+  }
+  for (const x of EXTRAS[name] ?? []) {
+    yield { label: x.label, expect: x.expect, verify: x.verify, build: (t) => ({ self: e.self ? e.self(t) : undefined, args: [], t, ...x.make(t) }) };
+  }
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+function fdCount() {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+// The Watcher with the event loop running: a callback that calls every
+// method with hostile arguments and closes its own watcher; a watcher
+// whose fd is closed with fs.closeSync while it is started.
+async function liveWatchers() {
+  const name = 'Watcher (live)';
+  const t = new Ctx();
+  let calls = 0;
+  const [r, w] = t.pipe();
+  let watcher;
+  const callback = function (status, events) {
+    calls++;
+    for (const m of ['start', 'stop', 'ref', 'unref', 'hasRef', 'open', 'close', 'start']) {
+      for (const h of HOSTILE.slice(0, 40)) {
+        const label = 'inside the callback: ' + m + '(' + h.label + ')';
+        let outcome;
+        try {
+          outcome = { threw: false, value: W.prototype[m].call(watcher, h.make({ args: [] }, 0)) };
+        } catch (err) {
+          outcome = { threw: true, err };
+        }
+        results.counts[name] = (results.counts[name] ?? 0) + 1;
+        const problem = judge({ returns: m === 'hasRef' ? 'bool' : 'int' }, 'either', outcome);
+        if (problem) fail(name, label, problem);
+      }
+    }
+    W.prototype.close.call(watcher);
+  };
+  watcher = t.watcher(w, callback);
+  t.ok(watcher.start(C.UV_WRITABLE), 'Watcher#start');
+  // Started, then its fd closed under it, then made readable through the
+  // other end of the same pipe: libuv polls the watcher's own duplicate.
+  const [r2, w2] = t.pipe();
+  let calls2 = 0;
+  const second = t.watcher(r2, () => {
+    calls2++;
+    W.prototype.close.call(second);
+  });
+  t.ok(second.start(C.UV_READABLE), 'Watcher#start');
+  fs.closeSync(r2);
+  t.forget(r2);
+  fs.writeSync(w2, 'wake up');
+  for (let k = 0; k < 200 && (calls === 0 || calls2 === 0); k++) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (calls !== 1) fail(name, 'a writable watcher', 'its callback ran ' + calls + ' times, expected once');
+  if (calls2 !== 1) fail(name, 'a watcher whose fd was closed with fs.closeSync', 'its callback ran ' + calls2 + ' times, expected once');
+  t.cleanup();
+}
+
+function inventory() {
+  const names = [];
+  for (const key of Object.keys(native)) {
+    const v = native[key];
+    if (typeof v !== 'function') continue;
+    names.push(key);
+    if (v.prototype && typeof v.prototype === 'object') {
+      for (const p of Object.getOwnPropertyNames(v.prototype)) if (p !== 'constructor') names.push(key + '#' + p);
+    }
+    for (const p of Object.getOwnPropertyNames(v)) {
+      if (!['length', 'name', 'prototype', 'arguments', 'caller'].includes(p)) names.push(key + '.' + p);
+    }
+  }
+  return names;
+}
+
+// Heap corruption shows up as a crash or wrong bytes once the allocator
+// and the collector have been given some work.
+function heapCheck() {
+  const keep = [];
+  for (let k = 0; k < 3000; k++) {
+    const b = Buffer.alloc(1 + ((k * 7919) % 32768), k & 0xff);
+    if (b[b.length - 1] !== (k & 0xff)) return false;
+    if (k % 3 === 0) keep.push(b);
+    if (k % 500 === 0) keep.push(new ArrayBuffer(1 << 20), 'x'.repeat(k));
+  }
+  gc();
+  gc();
+  return keep.every((b) => typeof b === 'string' || b.byteLength > 0);
+}
+
+async function main() {
+  if (config.area === 'inventory') {
+    const names = inventory();
+    const areas = Object.fromEntries(Object.entries(TABLE).map(([k, e]) => [k, e.area]));
+    fs.writeFileSync(config.resultPath, JSON.stringify({ names, areas }));
+    return;
+  }
+  guardStdio();
+  // Watchers closed in an earlier tick, for the receiver cases.
+  for (let k = 0; k < 4; k++) {
+    const w = new W(noop);
+    const fds = new Int32Array(2);
+    native.pipe2(C.O_NONBLOCK | C.O_CLOEXEC, fds);
+    w.open(fds[0]);
+    w.close();
+    fs.closeSync(fds[0]);
+    fs.closeSync(fds[1]);
+    CLOSED_WATCHERS.push(w);
+  }
+  await startRacer();
+  await tick();
+  await tick();
+  const fdsBefore = fdCount();
+  const started = Date.now();
+  const bindings = Object.keys(TABLE).filter((k) => TABLE[k].area === config.area);
+  let made = 0;
+  for (const name of bindings) {
+    const e = TABLE[name];
+    const fn = resolve(name);
+    if (typeof fn !== 'function') {
+      fail(name, 'lookup', 'the addon has no ' + name);
+      continue;
+    }
+    for (const k of cases(name, e)) {
+      runCase(name, e, fn, k);
+      // Let closed watchers finish closing (each holds a duplicate fd).
+      if (++made % 64 === 0) await tick();
+    }
+  }
+  if (config.area === 'watcher') await liveWatchers();
+  progress('(after the calls: health checks)');
+  for (let k = 0; k < 5; k++) await new Promise((resolve) => setTimeout(resolve, 10));
+  results.bindings = bindings;
+  results.ms = Date.now() - started;
+  const counters = native.debug_counters();
+  results.health = { heapOk: heapCheck(), watchers: counters.watchers, ownedFds: counters.ownedFds, fdDrift: fdCount() - fdsBefore };
+  await stopRacer();
+  fs.writeFileSync(config.resultPath, JSON.stringify(results));
+  if (config.area === 'watcher') {
+    // Left open on purpose: an unref'd, started watcher and an owned fd
+    // must be closed by the environment's teardown as the process exits.
+    const fds = new Int32Array(2);
+    native.pipe2(C.O_NONBLOCK | C.O_CLOEXEC, fds);
+    const w = new W(noop);
+    w.open(fds[0]);
+    w.start(C.UV_READABLE | C.UV_WRITABLE);
+    w.unref();
+    native.fd_own(fds[1]);
+    progress('(exiting with a watcher and an owned fd left open)');
+  } else {
+    progress('(done)');
+  }
+}
+
+await main();
+`;
+
+interface Failure {
+  binding: string;
+  call: string;
+  problem: string;
+}
+
+interface FuzzResult {
+  area: string;
+  bindings: string[];
+  counts: Record<string, number>;
+  codes: Record<string, string[]>;
+  outcomes: Record<string, { returned: number; threw: number; getter: number }>;
+  failures: Failure[];
+  failureCount: number;
+  ms: number;
+  health: { heapOk: boolean; watchers: number; ownedFds: number; fdDrift: number };
+}
+
+interface Inventory {
+  names: string[];
+  areas: Record<string, string>;
+}
+
+/**
+ * Runs the child for one area (or 'inventory') in a fresh temp dir, so a
+ * relative Unix socket path it binds lands there; asserts it exited 0 with
+ * no signal and no sanitizer report, and returns what it wrote.
+ */
+function runFuzz<T = FuzzResult>(area: string): T {
+  const program = fixture(CHILD, 'native-fuzz-child.mjs');
+  const cwd = tmpDir();
+  const resultPath = join(cwd, 'result.json');
+  const progressPath = join(cwd, 'progress.txt');
+  const config = { area, nativeUrl: new URL('native.js', distEntry()).href, resultPath, progressPath };
+  const r = spawnSync(process.execPath, ['--expose-gc', program, JSON.stringify(config)], {
+    cwd,
+    env: process.env, // LD_PRELOAD, ASAN_OPTIONS and IOMODES_ADDON included
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    timeout: CHILD_TIMEOUT,
+    maxBuffer: 64 << 20,
+  });
+  const last = existsSync(progressPath) ? readFileSync(progressPath, 'utf8').trimEnd() : '(none)';
+  const shown =
+    `native fuzz child (${area}): status ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''}\n` +
+    `call in flight: ${last}\n--- child stderr ---\n${r.stderr}`;
+  expect({ status: r.status, signal: r.signal }, shown).toEqual({ status: 0, signal: null });
+  // UBSan is built not to recover, but say so plainly if a report slips out.
+  expect(r.stderr, shown).not.toMatch(/AddressSanitizer|LeakSanitizer|runtime error:/);
+  return JSON.parse(readFileSync(resultPath, 'utf8')) as T;
+}
+
+function describeFailures(res: FuzzResult): string {
+  const lines = res.failures.map((f) => `- ${f.call}\n    ${f.problem.replace(/\n/g, '\n    ')}`);
+  const more = res.failureCount > res.failures.length ? `\n(${res.failureCount - res.failures.length} more)` : '';
+  return `${res.failureCount} bad outcomes in ${res.area}:\n${lines.join('\n')}${more}`;
+}
+
+describe('native binding fuzz', () => {
+  it('has a fuzz table entry for every binding, Watcher members included, and only for bindings that exist', () => {
+    const inv = runFuzz<Inventory>('inventory');
+    const missing = inv.names.filter((n) => !(n in inv.areas));
+    const stale = Object.keys(inv.areas).filter((n) => !inv.names.includes(n));
+    expect(missing, 'bindings the fuzz table in test/native-fuzz.test.ts has no entry for').toEqual([]);
+    expect(stale, 'fuzz table entries for bindings the addon no longer has').toEqual([]);
+    const unknownAreas = Object.entries(inv.areas).filter(([, a]) => !AREAS.includes(a));
+    expect(unknownAreas, 'entries whose area is not in AREAS (no child would run them)').toEqual([]);
+    for (const area of AREAS) expect(Object.values(inv.areas), `no bindings in ${area}`).toContain(area);
+    expect(inv.names).toContain('Watcher#start');
+  });
+
+  for (const area of AREAS) {
+    it(`${area}: every call returns or throws an Error with a code, and the child stays healthy`, () => {
+      const res = runFuzz(area);
+      const summary = Object.entries(res.counts)
+        .map(([b, n]) => `${b} ${n}`)
+        .join(', ');
+      console.log(`native fuzz ${area} (${res.ms} ms): ${summary}`);
+      expect(res.failures, describeFailures(res)).toEqual([]);
+      expect(res.bindings.length).toBeGreaterThan(0);
+      for (const b of res.bindings) expect(res.counts[b] ?? 0, `calls made to ${b}`).toBeGreaterThan(20);
+      // Each binding with arguments did reject some: its decoders ran.
+      for (const b of res.bindings) if (b !== 'debug_counters' && !b.startsWith('Watcher#')) expect(res.outcomes[b]!.threw, b).toBeGreaterThan(0);
+      // Native code throws only for bad arguments (DESIGN.md): Node's codes for them.
+      const codes = new Set(Object.values(res.codes).flat());
+      for (const code of codes) expect(ARG_CODES, `a binding threw ${code}`).toContain(code);
+      expect(res.health).toEqual({ heapOk: true, watchers: 0, ownedFds: 0, fdDrift: 0 });
+    }, 2 * CHILD_TIMEOUT);
+  }
+});
