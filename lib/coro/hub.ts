@@ -259,9 +259,14 @@ export class Hub {
     return ++task._ticket;
   }
 
-  /** @internal Wakes `task` with `value` if it still waits under `ticket`. */
-  resume(task: Task, ticket: number, value?: unknown): void {
-    this.#wake(task, ticket, NEXT, value);
+  /**
+   * @internal Wakes `task` with `value` if it still waits under `ticket`.
+   * Returns whether the wake took: `false` when the task was already woken
+   * (killed, timed out) or waits on something else now, so a queue or a
+   * semaphore hands its item or permit to the next waiter instead.
+   */
+  resume(task: Task, ticket: number, value?: unknown): boolean {
+    return this.#wake(task, ticket, NEXT, value);
   }
 
   /**
@@ -272,9 +277,9 @@ export class Hub {
     task._early = 3;
   }
 
-  /** @internal Wakes `task` by throwing `error` into it if it still waits under `ticket`. */
-  fail(task: Task, ticket: number, error: unknown): void {
-    this.#wake(task, ticket, THROW, error);
+  /** @internal Wakes `task` by throwing `error` into it if it still waits under `ticket`; returns whether the wake took. */
+  fail(task: Task, ticket: number, error: unknown): boolean {
+    return this.#wake(task, ticket, THROW, error);
   }
 
   /**
@@ -313,20 +318,24 @@ export class Hub {
     this.#kickDrain();
   }
 
-  #wake(task: Task, ticket: number, kind: number, value: unknown): void {
-    if (task._ticket !== ticket) return;
+  #wake(task: Task, ticket: number, kind: number, value: unknown): boolean {
+    if (task._ticket !== ticket) return false;
     if (task._state === PARKED) {
       this.#parked--;
       task._state = READY;
       task._resumeKind = kind;
       task._resumeValue = value;
       this.#enqueue(task);
-    } else if (task._state === RUNNING && task._early === 0) {
+      return true;
+    }
+    if (task._state === RUNNING && task._early === 0) {
       // Woken before it parked (a callback that ran synchronously): it
       // continues at once when it yields PARK.
       task._early = kind === NEXT ? 1 : 2;
       task._resumeValue = value;
+      return true;
     }
+    return false;
   }
 
   #enqueue(task: Task): void {
@@ -394,9 +403,11 @@ export class Hub {
     let kind = wasNew ? NEXT : task._resumeKind;
     let value = wasNew ? undefined : task._resumeValue;
     task._resumeValue = undefined;
-    if (task._pendingThrow) {
-      // Interrupted while ready: thrown at the yield it resumes from (or,
-      // for a task never started, before its first line: it never runs).
+    if (task._pendingThrow && wasNew) {
+      // Interrupted before it ever ran: thrown before its first line, so it
+      // never runs. (A task interrupted while ready first gets what it was
+      // woken with, so nothing handed to it is lost; the interruption is
+      // thrown at its next yield, below.)
       kind = THROW;
       value = task._pendingError;
       task._pendingThrow = false;

@@ -97,15 +97,24 @@ export class PollBackend implements Backend {
   #watch(fd: number, interest: number): void {
     let watcher = this.#watchers.get(fd);
     if (watcher === undefined) {
-      watcher = new Watcher(fd, () => {
-        const attached = this.#attached;
-        if (attached === undefined) return;
-        this.wait(0, attached.dispatch);
-        attached.after();
-      });
+      try {
+        watcher = new Watcher(fd, this.#collect);
+      } catch {
+        // libuv cannot watch a regular file (EPERM) or a closed fd (EBADF);
+        // poll(2) reports both at once (always ready; POLLNVAL), so ask it.
+        setImmediate(this.#collect);
+        return;
+      }
       if (!this.#refed) watcher.unref();
       this.#watchers.set(fd, watcher);
     }
     watcher.start((interest & READABLE ? WATCH.READABLE | WATCH.DISCONNECT : 0) | (interest & WRITABLE ? WATCH.WRITABLE : 0));
   }
+
+  readonly #collect = (): void => {
+    const attached = this.#attached;
+    if (attached === undefined) return;
+    this.wait(0, attached.dispatch);
+    attached.after();
+  };
 }
