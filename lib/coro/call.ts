@@ -75,7 +75,8 @@ function* calling<T>(value: PromiseLike<T> | (() => PromiseLike<T> | T)): Genera
  * The primitive under every wait on something outside the hub: `resolver`
  * is called with `resolve` and `reject`, and returns its teardown, which
  * runs however the wait ends (settled, killed, timed out). Effection's
- * `action`.
+ * `action`. Like {@link call}, a pending action makes `run()` lend the
+ * thread to Node's event loop, where its callbacks come from.
  *
  * @param resolver sets the wait up; returns a function that takes it down
  * @example
@@ -99,13 +100,18 @@ function* acting<T>(resolver: (resolve: (value: T) => void, reject: (error: unkn
   const hub = useHub();
   const task = hub.task('action()');
   const ticket = hub.ticket(task);
-  const teardown = resolver(
-    (result) => hub.resume(task, ticket, result),
-    (error) => hub.fail(task, ticket, error),
-  );
+  // What wakes an action comes from outside the hub (Node code): counted
+  // with the promises, so run() lends the thread to Node's loop meanwhile.
+  hub.callStarted();
+  let teardown: (() => void) | void = undefined;
   try {
+    teardown = resolver(
+      (result) => hub.resume(task, ticket, result),
+      (error) => hub.fail(task, ticket, error),
+    );
     return (yield PARK) as T;
   } finally {
+    hub.callEnded();
     if (typeof teardown === 'function') teardown();
   }
 }

@@ -56,7 +56,7 @@ export interface HubCounts {
   waiters: number;
   /** fds the backend has registered with the kernel (until closed through iomodes). */
   registrations: number;
-  /** Promises tasks wait on through `call()`. */
+  /** Promises (and callbacks) tasks wait on through `call()` and `action()`. */
   calls: number;
 }
 

@@ -113,15 +113,15 @@ export interface JoinAllOptions {
  * console.log(done.length); // 2
  * ```
  */
-export function joinAll<T>(tasks: readonly Task<T>[], options?: JoinAllOptions): Awaitable<Task<T>[]> {
-  const list = validateTasks(tasks) as Task<T>[];
+export function joinAll<T extends Task<unknown>>(tasks: readonly T[], options?: JoinAllOptions): Awaitable<T[]> {
+  const list = validateTasks(tasks) as T[];
   validateOptions(options as unknown);
   const timeout = validateTimeout(options?.timeoutMs, 'options.timeoutMs');
   const raiseError = options?.raiseError ?? false;
   validateBoolean(raiseError, 'options.raiseError');
   const count = options?.count ?? list.length;
   validateInteger(count, 'options.count', 0, list.length);
-  return new Waiting(list, count, timeout, raiseError, false);
+  return new Waiting(list, count, timeout, raiseError, false) as unknown as Awaitable<T[]>;
 }
 
 /**
@@ -161,6 +161,7 @@ export function killAll(tasks: readonly Task[], error?: unknown): Awaitable<void
  * ```
  */
 export function race<T>(tasks: readonly Task<T>[]): Awaitable<T> {
+  // (Tasks of different value types: race<A | B>([...]).)
   const list = validateTasks(tasks) as Task<T>[];
   if (list.length === 0) throw invalidArgType('tasks', 'a non-empty array of tasks', tasks);
   const first = new Waiting(list, 1, -1, false, true);

@@ -80,9 +80,9 @@ export class Task<T = unknown> implements Awaitable<T> {
     return this._state === DONE && this.#successful;
   }
 
-  /** Its return value once it succeeded (the {@link TaskExit} if it was killed); else `undefined`. */
-  get value(): T | undefined {
-    return this.successful ? (this.#result as T) : undefined;
+  /** Its return value once it succeeded, the {@link TaskExit} if it was killed; else `undefined`. */
+  get value(): T | TaskExit | undefined {
+    return this.successful ? (this.#result as T | TaskExit) : undefined;
   }
 
   /** The error it failed with; else `undefined`. */
@@ -91,8 +91,9 @@ export class Task<T = unknown> implements Awaitable<T> {
   }
 
   /**
-   * Waits for the task to end: its value, or its error thrown. Inside a
-   * task, `yield*` it; outside, `await` it.
+   * Waits for the task to end: its value, or its error thrown (a killed
+   * task's {@link TaskExit} too). Inside a task, `yield*` it; outside,
+   * `await` it. To wait for a task you kill, `yield* task.kill()`.
    *
    * @example
    * ```ts
@@ -202,7 +203,7 @@ export class Task<T = unknown> implements Awaitable<T> {
       else this.hub.fail(parent, parent._ticket, result);
     }
     if (this.#settle !== undefined) {
-      if (ok) this.#settle.resolve(result);
+      if (ok && !(result instanceof TaskExit)) this.#settle.resolve(result);
       else this.#settle.reject(result);
       this.#settle = undefined;
     } else if (!ok && !this.#handled) {
@@ -214,9 +215,13 @@ export class Task<T = unknown> implements Awaitable<T> {
     if (observers !== undefined) for (const observer of observers) observer.done(this as Task<unknown>);
   }
 
-  /** @internal The outcome, for operations that end with it. */
+  /**
+   * @internal The outcome, for operations that end with it: the value, or
+   * the error thrown; a killed task's {@link TaskExit} is thrown too, so
+   * that a join always gives a `T` (gevent's `join` returns nothing).
+   */
   _outcome(): T {
-    if (this.#successful) return this.#result as T;
+    if (this.#successful && !(this.#result instanceof TaskExit)) return this.#result as T;
     throw this.#result;
   }
 
@@ -231,7 +236,7 @@ export class Task<T = unknown> implements Awaitable<T> {
     this.#markHandled();
     if (this.#promise === undefined) {
       if (this._state === DONE) {
-        this.#promise = this.#successful ? Promise.resolve(this.#result as T) : Promise.reject(this.#result);
+        this.#promise = this.#successful && !(this.#result instanceof TaskExit) ? Promise.resolve(this.#result as T) : Promise.reject(this.#result);
       } else {
         this.#promise = new Promise<T>((resolve, reject) => {
           this.#settle = { resolve: resolve as (value: unknown) => void, reject };

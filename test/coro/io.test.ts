@@ -290,7 +290,7 @@ describe.each(MATRIX)('10,000 tasks, $backend backend, $driver driver', ({ backe
         }
       }
       const done = yield* joinAll(tasks, { raiseError: true });
-      return done.reduce((sum, t) => sum + t.value!, 0);
+      return done.reduce((sum, t) => sum + (t.value as number), 0);
     });
     expect(result).toBe(pairs * 2 * rounds);
     // Closed watchers (the poll backend's, one per waited fd) free their

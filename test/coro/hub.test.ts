@@ -1,0 +1,266 @@
+/**
+ * The hub (lib/coro/hub.ts, lib/coro/run.ts): counts, the virtual clock,
+ * the run() driver's hand-over to Node's loop, deadlock detection, misuse,
+ * and one hub per Worker thread.
+ */
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pipe, write as writeNow } from '../../lib/index.js';
+import { call, createHub, Hub, joinAll, read, run, sleep, spawn, useHub, type Instruction } from '../../lib/coro/index.js';
+import { caught, distEntry, expectArgError, fixture, runChild } from '../helpers/index.js';
+import { BACKENDS, expectIdle } from '../helpers/coro.js';
+
+afterEach(() => {
+  expectIdle();
+});
+
+describe('the hub', () => {
+  it('useHub gives this thread\'s hub; createHub replaces an idle one, and refuses while tasks live', async () => {
+    const first = createHub({ backend: 'poll', clock: 'virtual' });
+    expect(useHub()).toBe(first);
+    expect([first.backend, first.clock]).toEqual(['poll', 'virtual']);
+    const sleeper = spawn(function* () {
+      yield* sleep(1000);
+    });
+    expect(caught(() => createHub()).code).toBe('ERR_INVALID_STATE');
+    expect(useHub()).toBe(first);
+    await sleeper.kill();
+    const second = createHub();
+    expect(first.closed).toBe(true);
+    expect(useHub()).toBe(second);
+    expect([second.backend, second.clock]).toEqual(['epoll', 'real']);
+  });
+
+  it('counts tasks, parked tasks, timers, fd waiters, registrations and promises, back to zero', async () => {
+    const hub = createHub();
+    const [r, w] = pipe({ nonblocking: true });
+    let resolve!: (value: string) => void;
+    const promise = new Promise<string>((res) => (resolve = res));
+    const tasks: ReturnType<typeof spawn<unknown, []>>[] = [
+      spawn(function* () {
+        yield* sleep(10_000);
+      }),
+      spawn(function* () {
+        return yield* read(r, Buffer.alloc(4));
+      }),
+      spawn(function* () {
+        return yield* call(promise);
+      }),
+    ];
+    await new Promise((res) => setImmediate(res));
+    expect(hub.counts).toEqual({ tasks: 3, parked: 3, ready: 0, timers: 1, waiters: 1, registrations: 1, calls: 1 });
+    writeNow(w, Buffer.from('x'));
+    resolve('done');
+    tasks[0]!.kill();
+    await joinAll(tasks);
+    expect(hub.counts).toEqual({ tasks: 0, parked: 0, ready: 0, timers: 0, waiters: 0, registrations: 1, calls: 0 });
+    // The registration lasts until the fd is closed through iomodes.
+    const { close } = await import('../../lib/index.js');
+    close(r);
+    close(w);
+    expect(hub.counts.registrations).toBe(0);
+  });
+
+  it('the virtual clock jumps to the next timer only when every task waits', async () => {
+    const hub = createHub({ clock: 'virtual' });
+    const seen: number[] = [];
+    const t0 = performance.now();
+    await joinAll([
+      spawn(function* () {
+        for (let i = 0; i < 3; i++) {
+          yield* sleep(60_000);
+          seen.push(hub.now());
+        }
+      }),
+      spawn(function* () {
+        // Busy with sleep(0)s: time must not move under it.
+        for (let i = 0; i < 1000; i++) yield* sleep(0);
+        seen.push(hub.now());
+      }),
+    ]);
+    expect(seen).toEqual([0, 60_000, 120_000, 180_000]);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('a closed hub refuses spawn and operations (ERR_USE_AFTER_CLOSE); close is idempotent', () => {
+    const hub = createHub();
+    hub.close();
+    hub.close();
+    // A new hub replaces the closed one for this thread...
+    expect(useHub()).not.toBe(hub);
+    // ...but the closed one itself is done for.
+    expect(caught(() => hub.setTimer(1, () => {})).code).toBe('ERR_USE_AFTER_CLOSE');
+  });
+
+  it('rejects bad options', () => {
+    expectArgError(() => createHub({ backend: 'kqueue' as never }), 'ERR_INVALID_ARG_VALUE', 'options.backend');
+    expectArgError(() => createHub({ clock: 5 as never }), 'ERR_INVALID_ARG_TYPE', 'options.clock');
+    expectArgError(() => createHub('fast' as never), 'ERR_INVALID_ARG_TYPE', 'options');
+    expect(() => new Hub()).not.toThrow();
+  });
+});
+
+describe.each(BACKENDS)('run(), %s backend', (backend) => {
+  it('gives main\'s value, rejects with its error, and lets other tasks go on after it', async () => {
+    createHub({ backend });
+    const later: string[] = [];
+    expect(
+      await run(function* () {
+        spawn(function* () {
+          yield* sleep(20);
+          later.push('background task ran');
+        });
+        return 'main value';
+      }),
+    ).toBe('main value');
+    await expect(
+      run(function* (): Generator<Instruction, never, unknown> {
+        yield* sleep(1);
+        throw new Error('main failed');
+      }),
+    ).rejects.toThrow('main failed');
+    await new Promise((res) => setTimeout(res, 60));
+    expect(later).toEqual(['background task ran']);
+  });
+
+  it('while a task waits on a promise, Node\'s loop turns: timers and I/O of ordinary Node code run', async () => {
+    createHub({ backend });
+    const log: string[] = [];
+    const value = await run(function* () {
+      const ticker = setInterval(() => log.push('node timer'), 5);
+      try {
+        const got = yield* call(new Promise<string>((resolve) => setTimeout(() => resolve('settled'), 40)));
+        return got;
+      } finally {
+        clearInterval(ticker);
+      }
+    });
+    expect(value).toBe('settled');
+    expect(log.length).toBeGreaterThan(0);
+  });
+
+  it('tasks waiting on fds and timers keep running while run() lends the thread to Node', async () => {
+    createHub({ backend });
+    const [r, w] = pipe({ nonblocking: true });
+    const out = await run(function* () {
+      const reader = spawn(function* () {
+        const buf = Buffer.alloc(8);
+        return buf.toString('utf8', 0, yield* read(r, buf));
+      });
+      const sleeper = spawn(function* () {
+        yield* sleep(10);
+        return 'slept';
+      });
+      // This promise is settled by ordinary Node code after the fd is written.
+      const value = yield* call(
+        new Promise<string>((resolve) =>
+          setTimeout(() => {
+            writeNow(w, Buffer.from('fd'));
+            setTimeout(() => resolve('promise'), 20);
+          }, 5),
+        ),
+      );
+      return [value, yield* reader, yield* sleeper];
+    });
+    expect(out).toEqual(['promise', 'fd', 'slept']);
+    const { close } = await import('../../lib/index.js');
+    close(r);
+    close(w);
+  });
+
+  it('throws ERR_CORO_DEADLOCK when every task waits and nothing can wake one', async () => {
+    createHub({ backend });
+    const [r, w] = pipe({ nonblocking: true });
+    let parked: ReturnType<typeof spawn> | undefined;
+    await expect(
+      run(function* () {
+        parked = spawn(function* () {
+          yield* sleep(Infinity);
+        });
+        yield* parked.join();
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_CORO_DEADLOCK' });
+    await parked!.kill();
+    const { close } = await import('../../lib/index.js');
+    close(r);
+    close(w);
+  });
+
+  it('refuses a second run() on the thread, and run() inside a task (ERR_INVALID_STATE)', async () => {
+    createHub({ backend });
+    const nested = await run(function* () {
+      const inner = run(function* () {});
+      return yield* call(inner.then(() => 'resolved', (err: { code: string }) => err.code));
+    });
+    expect(nested).toBe('ERR_INVALID_STATE');
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    const first = run(function* () {
+      yield* call(gate);
+    });
+    await expect(run(function* () {})).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' });
+    release();
+    await first;
+  });
+});
+
+describe('one hub per thread', () => {
+  it('two Workers each run their own hub, beside the main thread\'s', async () => {
+    const code = `
+      import { parentPort, workerData } from 'node:worker_threads';
+      const coro = await import(new URL('coro/index.js', workerData.entry).href);
+      const hub = coro.useHub();
+      const value = await coro.run(function* () {
+        const tasks = [1, 2, 3].map((n) => coro.spawn(function* () { yield* coro.sleep(5 * n); return n * workerData.factor; }));
+        const done = yield* coro.joinAll(tasks);
+        return done.map((t) => t.value);
+      });
+      parentPort.postMessage({ value, sameHub: coro.useHub() === hub, counts: hub.counts });
+    `;
+    const path = fixture(code, 'hub-worker.mjs');
+    const mainHub = createHub();
+    const workers = [10, 100].map((factor) => new Worker(path, { workerData: { entry: distEntry(), factor } }));
+    const exits = workers.map((w) => once(w, 'exit'));
+    const mine = spawn(function* () {
+      yield* sleep(10);
+      return 'main';
+    });
+    const messages = await Promise.all(workers.map(async (w) => (await once(w, 'message'))[0] as { value: number[]; sameHub: boolean }));
+    expect(messages.map((m) => m.value)).toEqual([
+      [10, 20, 30],
+      [100, 200, 300],
+    ]);
+    expect(messages.every((m) => m.sameHub)).toBe(true);
+    expect(await mine).toBe('main');
+    expect(useHub()).toBe(mainHub);
+    expect((await Promise.all(exits)).map(([code]) => code)).toEqual([0, 0]);
+  });
+
+  it('a Worker terminated with tasks parked on fds and timers exits cleanly', () => {
+    const r = runChild(`
+      import { Worker } from 'node:worker_threads';
+      import { once } from 'node:events';
+      const code = \`
+        import { parentPort } from 'node:worker_threads';
+        const coro = await import(${JSON.stringify(new URL('coro/index.js', distEntry()).href)});
+        const io = await import(${JSON.stringify(distEntry())});
+        for (let i = 0; i < 50; i++) {
+          const [r] = io.pipe({ nonblocking: true });
+          coro.spawn(function* () { yield* coro.read(r, Buffer.alloc(8)); });
+          coro.spawn(function* () { yield* coro.sleep(60_000); });
+        }
+        setTimeout(() => parentPort.postMessage('parked'), 20);
+      \`;
+      for (let i = 0; i < 3; i++) {
+        const w = new Worker(code, { eval: true });
+        await once(w, 'message');
+        await w.terminate();
+      }
+      console.log('ok');
+    `);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('ok');
+  });
+});
