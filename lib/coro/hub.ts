@@ -27,7 +27,7 @@ import { TimerHeap, type TimerEntry } from './heap.js';
 import { PARK } from './types.js';
 import type { Task } from './task.js';
 
-export { READABLE, WRITABLE } from './backends/backend.js';
+export { HANGUP, READABLE, WRITABLE } from './backends/backend.js';
 
 /** Options for {@link createHub}. */
 export interface HubOptions {

@@ -11,7 +11,7 @@ import { codedError, invalidArgType, invalidArgValue, useAfterClose, WOULD_BLOCK
 import { bind, close, connect as connectNow, finishConnect, getpeername, getsockname, listen as listenNow, setsockopt, shutdown, socket } from '../fd.js';
 import { recv, tryAccept, tryWrite } from '../nonblocking.js';
 import { validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
-import { READABLE, useHub, WRITABLE } from './hub.js';
+import { HANGUP, READABLE, useHub, WRITABLE } from './hub.js';
 import { waiting } from './io.js';
 import type { Instruction, Operation } from './types.js';
 
@@ -229,8 +229,10 @@ export class Stream implements Disposable {
   #buffered: Buffer = Buffer.alloc(0);
   // The last read from the socket came back short: the kernel had nothing
   // more, so the next read waits for readiness first instead of paying a
-  // read that would say EAGAIN (libuv's heuristic; safe here because the
-  // hub's epoll is edge-triggered and keeps a readiness hint per fd).
+  // read that would say EAGAIN (libuv's heuristic). Safe with the hub's
+  // edge-triggered epoll: data or a FIN arriving after the read makes a new
+  // edge. Not after a hang-up was reported (a FIN queued before the read
+  // makes no new edge), nor after end of stream, which stays readable.
   #drained = false;
 
   /** @internal Made by {@link listen}'s accept or {@link connect}. */
@@ -287,7 +289,7 @@ export class Stream implements Disposable {
     for (;;) {
       const n = recv(fd, buffer, offset, length);
       if (n !== WOULD_BLOCK) {
-        this.#drained = n < length;
+        this.#drained = n > 0 && n < length && (hub.readiness(fd) & HANGUP) === 0;
         if (this.#drained) hub.clearReadiness(fd, READABLE);
         return n;
       }

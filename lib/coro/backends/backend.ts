@@ -13,13 +13,18 @@
 export const READABLE = 1;
 /** Readiness bit: a write will not block (or an error is pending). */
 export const WRITABLE = 2;
+/**
+ * Readiness bit, with READABLE: the peer hung up or an error is pending
+ * (RDHUP, HUP, ERR). It stays set: end of stream does not go away.
+ */
+export const HANGUP = 4;
 
 /** The hub's record of one fd: who waits on it, and what readiness was seen. */
 export interface FdState {
   readonly fd: number;
   /** READABLE | WRITABLE bits some task waits for now. */
   interest: number;
-  /** Readiness seen by the backend and not yet used up: a hint, cleared when a syscall says EAGAIN. */
+  /** Readiness seen by the backend and not yet used up (READABLE, WRITABLE, HANGUP bits): a hint, cleared when a syscall says EAGAIN. */
   ready: number;
   /** Backend-private: whether (and how) the kernel knows this fd. */
   registered: boolean;

@@ -10,16 +10,17 @@
  * @module
  */
 import { Epoll, type EpollEvent } from '../../multiplex.js';
-import { READABLE, WRITABLE, type Backend, type Dispatch, type FdState } from './backend.js';
+import { HANGUP, READABLE, WRITABLE, type Backend, type Dispatch, type FdState } from './backend.js';
 
 const INTEREST = Epoll.IN | Epoll.OUT | Epoll.RDHUP | Epoll.ET;
 const READ_BITS = Epoll.IN | Epoll.RDHUP | Epoll.HUP | Epoll.ERR | Epoll.PRI;
 const WRITE_BITS = Epoll.OUT | Epoll.HUP | Epoll.ERR;
+const HANGUP_BITS = Epoll.RDHUP | Epoll.HUP | Epoll.ERR;
 /** Events taken per wait. */
 const BATCH = 1024;
 
 function bitsOf(events: number): number {
-  return (events & READ_BITS ? READABLE : 0) | (events & WRITE_BITS ? WRITABLE : 0);
+  return (events & READ_BITS ? READABLE : 0) | (events & WRITE_BITS ? WRITABLE : 0) | (events & HANGUP_BITS ? HANGUP : 0);
 }
 
 /**

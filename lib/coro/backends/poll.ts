@@ -12,10 +12,11 @@
  */
 import { POLL, Poller } from '../../multiplex.js';
 import { WATCH, Watcher } from '../../watcher.js';
-import { READABLE, WRITABLE, type Backend, type Dispatch, type FdState } from './backend.js';
+import { HANGUP, READABLE, WRITABLE, type Backend, type Dispatch, type FdState } from './backend.js';
 
 const READ_BITS = POLL.IN | POLL.PRI | POLL.RDHUP | POLL.HUP | POLL.ERR | POLL.NVAL;
 const WRITE_BITS = POLL.OUT | POLL.HUP | POLL.ERR | POLL.NVAL;
+const HANGUP_BITS = POLL.RDHUP | POLL.HUP | POLL.ERR | POLL.NVAL;
 
 /**
  * The hub's poll backend.
@@ -62,7 +63,7 @@ export class PollBackend implements Backend {
     for (const { fd, events } of ready) {
       const state = this.#states.get(fd);
       if (state === undefined) continue;
-      dispatch(state, (events & READ_BITS ? READABLE : 0) | (events & WRITE_BITS ? WRITABLE : 0));
+      dispatch(state, (events & READ_BITS ? READABLE : 0) | (events & WRITE_BITS ? WRITABLE : 0) | (events & HANGUP_BITS ? HANGUP : 0));
     }
     return ready.length;
   }
