@@ -4,7 +4,7 @@
  * driver.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHub, joinAll, net, sleep, spawn, useHub, type Instruction } from '../../lib/coro/index.js';
+import { createHub, joinAll, net, sleep, spawn, useHub, withTimeout, type Instruction } from '../../lib/coro/index.js';
 import { caught, expectArgError } from '../helpers/index.js';
 import { drive, expectIdle, MATRIX } from '../helpers/coro.js';
 
@@ -86,6 +86,27 @@ describe.each(MATRIX)('net, $backend backend, $driver driver', ({ backend, drive
       return { header, lines };
     });
     expect(out).toEqual({ header: 'HEADER12', lines: ['first line', 'second line', 'third', null] });
+  });
+
+  it('sees end of stream when the peer\'s last bytes and its close arrive together', async () => {
+    const out = await drive(driver, function* () {
+      const server = net.listen();
+      const sender = spawn(function* () {
+        const stream = yield* server.accept();
+        yield* sleep(20); // the reader waits first, then gets data and FIN in one go
+        yield* stream.write('hello');
+        stream.close();
+      });
+      const stream = yield* net.connect({ host: '127.0.0.1', port: server.address.port });
+      const buf = Buffer.alloc(4096);
+      const first = yield* stream.read(buf);
+      const second = yield* withTimeout(5000, stream.read(buf));
+      yield* sender;
+      stream.close();
+      server.close();
+      return [first, second];
+    });
+    expect(out).toEqual([5, 0]);
   });
 
   it('readExactly past the end is ERR_STREAM_PREMATURE_CLOSE, with the bytes that came', async () => {
