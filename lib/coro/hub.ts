@@ -436,13 +436,6 @@ export class Hub {
           );
           continue;
         }
-        if (task._pendingThrow) {
-          kind = THROW;
-          value = task._pendingError;
-          task._pendingThrow = false;
-          task._pendingError = undefined;
-          continue;
-        }
         if (task._early === 3) {
           task._early = 0;
           task._resumeKind = NEXT;
@@ -456,6 +449,14 @@ export class Hub {
           value = task._resumeValue;
           task._early = 0;
           task._resumeValue = undefined;
+          continue;
+        }
+        // After an early wake, so that what it handed over is received first.
+        if (task._pendingThrow) {
+          kind = THROW;
+          value = task._pendingError;
+          task._pendingThrow = false;
+          task._pendingError = undefined;
           continue;
         }
         task._state = PARKED;

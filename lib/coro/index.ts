@@ -22,3 +22,8 @@ export { waitReadable, waitWritable, read, write, recv, send, accept, connect, c
 /** The TCP layer: `net.listen()`, `net.connect()`, `Server`, `Stream`. */
 export * as net from './net.js';
 export type { Server, Stream } from './net.js';
+export { Event, AsyncResult, Semaphore, BoundedSemaphore, Lock, RLock } from './sync.js';
+export { Queue, LifoQueue, PriorityQueue, JoinableQueue } from './queue.js';
+export type { TryResult, PriorityQueueOptions } from './queue.js';
+export { Group, Pool, MapResults } from './pool.js';
+export type { GroupJoinOptions } from './pool.js';

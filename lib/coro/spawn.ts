@@ -8,6 +8,7 @@
 import { isGeneratorFunction } from 'node:util/types';
 import { invalidArgType } from '../errors.js';
 import { validateBoolean, validateInteger, validateOptions, validateTimeout } from '../validate.js';
+import { concurrentUse } from './errors.js';
 import { useHub } from './hub.js';
 import { sleep } from './sleep.js';
 import { Task } from './task.js';
@@ -228,6 +229,7 @@ export class CompletedTasks<T> {
     if (this.#ended.length === 0 && this.#left > 0) {
       const hub = useHub();
       const me = hub.task('asCompleted().next()');
+      if (this.#wake !== undefined) throw concurrentUse('another task already waits in this asCompleted().next()');
       const ticket = hub.ticket(me);
       this.#wake = () => hub.resume(me, ticket);
       try {

@@ -1,0 +1,109 @@
+/**
+ * The FIFO of tasks (and promise callbacks) waiting on a synchronisation
+ * object: an intrusive doubly linked list, so a waiter leaves it in O(1)
+ * from its `finally`, however its wait ended.
+ *
+ * @internal
+ * @module
+ */
+import type { Task } from './task.js';
+
+/**
+ * One waiter: a task parked under `ticket`, or (outside any task) a
+ * callback. `item` is what a blocked `put()` carries.
+ *
+ * @internal
+ */
+export class Waiter<V = unknown> {
+  /** @internal */ _prev: Waiter<V> | undefined = undefined;
+  /** @internal */ _next: Waiter<V> | undefined = undefined;
+  /** @internal */ _list: WaitList<V> | undefined = undefined;
+
+  constructor(
+    readonly task: Task | undefined,
+    readonly ticket: number,
+    readonly callback?: (value: V) => void,
+    readonly item?: unknown,
+  ) {}
+
+  /**
+   * Wakes it with `value`. For a task, the wake counts only if the task
+   * still waits under its ticket (not killed or timed out meanwhile, which
+   * leaves it in the list until its `finally` runs): returns whether it took.
+   */
+  wake(value: V): boolean {
+    const task = this.task;
+    if (task !== undefined) return task.hub.resume(task, this.ticket, value);
+    this.callback!(value);
+    return true;
+  }
+}
+
+/**
+ * A FIFO of {@link Waiter}s.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const list = new WaitList();
+ * const w = list.push(new Waiter(task, ticket));
+ * list.remove(w); // in the wait's finally
+ * ```
+ */
+export class WaitList<V = unknown> {
+  #head: Waiter<V> | undefined;
+  #tail: Waiter<V> | undefined;
+  #length = 0;
+
+  /** How many wait. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Appends `waiter` and returns it. */
+  push(waiter: Waiter<V>): Waiter<V> {
+    waiter._list = this;
+    waiter._prev = this.#tail;
+    waiter._next = undefined;
+    if (this.#tail === undefined) this.#head = waiter;
+    else this.#tail._next = waiter;
+    this.#tail = waiter;
+    this.#length++;
+    return waiter;
+  }
+
+  /** Takes `waiter` out if it is still in this list (idempotent). */
+  remove(waiter: Waiter<V>): void {
+    if (waiter._list !== this) return;
+    const { _prev: prev, _next: next } = waiter;
+    if (prev === undefined) this.#head = next;
+    else prev._next = next;
+    if (next === undefined) this.#tail = prev;
+    else next._prev = prev;
+    waiter._prev = waiter._next = waiter._list = undefined;
+    this.#length--;
+  }
+
+  /** Takes out and returns the first waiter. */
+  shift(): Waiter<V> | undefined {
+    const first = this.#head;
+    if (first !== undefined) this.remove(first);
+    return first;
+  }
+
+  /**
+   * Wakes the first waiter that still waits with `value`, dropping the
+   * stale ones before it; returns it, or `undefined` if none took the wake.
+   */
+  wakeOne(value: V): Waiter<V> | undefined {
+    for (let waiter; (waiter = this.shift()) !== undefined; ) {
+      if (waiter.wake(value)) return waiter;
+    }
+    return undefined;
+  }
+
+  /** Wakes every waiter with `value` and empties the list. */
+  wakeAll(value: V): void {
+    for (let waiter; (waiter = this.shift()) !== undefined; ) waiter.wake(value);
+  }
+}
