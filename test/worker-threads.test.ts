@@ -28,20 +28,30 @@ function roundTrip(payload: string): string {
   }
 }
 
-/** How many threads of this process sleep in the kernel's pipe read, or undefined where wchan is hidden. */
-function threadsInPipeRead(): number | undefined {
-  let count = 0;
-  for (const tid of readdirSync('/proc/self/task')) {
+/** The ids of this process's threads. */
+function threadIds(): Set<string> {
+  return new Set(readdirSync('/proc/self/task'));
+}
+
+/**
+ * Whether one of `tids` sleeps in the kernel's pipe read; undefined where
+ * the kernel hides wchan. Only the worker's own (new) threads are asked, so
+ * another thread of the process blocked in a pipe cannot pass for it.
+ */
+function inPipeRead(tids: Iterable<string>): boolean | undefined {
+  let hidden = true;
+  for (const tid of tids) {
     let where: string;
     try {
       where = readFileSync(`/proc/self/task/${tid}/wchan`, 'utf8');
     } catch {
       continue;
     }
-    if (where === '0' || where === '') return undefined;
-    if (/pipe_read/.test(where)) count++;
+    if (where === '0' || where === '') continue;
+    hidden = false;
+    if (/pipe_read/.test(where)) return true;
   }
-  return count;
+  return hidden ? undefined : false;
 }
 
 async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
@@ -116,7 +126,7 @@ describe('worker threads', () => {
       'blocked.mjs',
     );
     const [r, w] = autoClose(...pipe());
-    const baseline = threadsInPipeRead();
+    const before = threadIds();
     const worker = new Worker(path, { workerData: { entry, r } });
     const messages: unknown[] = [];
     worker.on('message', (m) => messages.push(m));
@@ -124,8 +134,10 @@ describe('worker threads', () => {
     worker.on('error', (err) => errors.push(err));
     const exited = once(worker, 'exit');
     await until(() => messages.includes('blocking'), 'the worker to start');
-    // Where the kernel says so, wait until the worker thread sleeps in read.
-    if (baseline !== undefined) await until(() => (threadsInPipeRead() ?? 0) > baseline, 'the worker to block in read');
+    // Where the kernel says so, wait until the worker's thread sleeps in read.
+    const workerThreads = [...threadIds()].filter((tid) => !before.has(tid));
+    if (inPipeRead(workerThreads) !== undefined) await until(() => inPipeRead(workerThreads) === true, 'the worker to block in read');
+    else await new Promise((resolve) => setTimeout(resolve, 200)); // no wchan: give it time to get there
 
     // terminate() cannot interrupt a thread inside a syscall; the byte lets
     // read return, and the worker then stops at its next JavaScript.
