@@ -1,5 +1,10 @@
-// Helpers shared by the benchmarks in bench/: interleaved rounds, medians and
-// a plain-text table. Benchmarks measure and print; they never assert.
+// Helpers shared by the benchmarks in bench/: interleaved rounds, medians, a
+// plain-text table, and the pieces of the echo benchmarks (CPU pinning, a
+// server child, its CPU time). Benchmarks measure and print; they never assert.
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /** Loads the built package (dist/), or explains how to build it. */
 export async function loadIomodes() {
@@ -73,4 +78,37 @@ export function numberOption(name, fallback) {
     process.exit(2);
   }
   return value;
+}
+
+/**
+ * Whether processes can be pinned to CPUs. Client on CPU 0, servers on CPU 1
+ * (taskset exec()s, so the pid is the program's): without pinning, client and
+ * server migrate across the two cores of a small machine and the figures
+ * swing by ±20% from run to run.
+ */
+export function canPin() {
+  return availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+}
+
+/** `[file, args]` for spawn, run on `cpu` when pinning is possible. */
+export function pinned(cpu, file, args) {
+  return canPin() ? ['taskset', ['-c', String(cpu), file, ...args]] : [file, args];
+}
+
+/**
+ * CPU seconds a process has used so far, user and system apart (utime and
+ * stime from /proc): the kernel's share of a round trip is the same syscalls
+ * for every server, and user time is where they differ.
+ */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 }; // USER_HZ is 100 on Linux
+}
+
+/** Starts `node script --serve=kind` on CPU 1; the server prints its port as its first line. */
+export async function startServer(script, kind) {
+  const child = spawn(...pinned(1, process.execPath, [script, `--serve=${kind}`]), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = await once(child.stdout, 'data');
+  return { child, port: Number(String(line).trim()) };
 }

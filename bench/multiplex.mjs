@@ -15,14 +15,13 @@
 //     process; its CPU use is printed beside the figures so that one can see
 //     whether it is the bottleneck. On a machine with 2+ CPUs the client is
 //     pinned to CPU 0 and the servers to CPU 1.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadIomodes, median, numberOption, pairedRatio, perSecond, table } from './lib.mjs';
+import { canPin, cpuSeconds, loadIomodes, median, numberOption, pairedRatio, perSecond, pinned, startServer, table } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const serve = process.argv.find((a) => a.startsWith('--serve='))?.slice(8);
@@ -116,16 +115,6 @@ async function serveEpoll() {
 
 // Driver -------------------------------------------------------------------
 
-// Client on CPU 0, servers on CPU 1 (taskset exec()s, so the pid is the
-// program's): without pinning, client and server migrate across the two
-// cores of a small machine and the figures swing by ±20% from run to run.
-function canPin() {
-  return availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-}
-function pinned(cpu, file, args) {
-  return canPin() ? ['taskset', ['-c', String(cpu), file, ...args]] : [file, args];
-}
-
 async function main() {
   const io = await loadIomodes();
   const seconds = numberOption('seconds', 2);
@@ -203,20 +192,6 @@ function waitCost(io) {
   console.log('');
 }
 
-async function startServer(kind) {
-  const child = spawn(...pinned(1, process.execPath, [fileURLToPath(import.meta.url), `--serve=${kind}`]), { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = await once(child.stdout, 'data');
-  return { child, port: Number(String(line).trim()) };
-}
-
-/** CPU seconds a process has used so far (utime + stime from /proc). */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return ticks / 100; // USER_HZ is 100 on Linux
-}
-
 async function echo({ seconds, rounds, conns }) {
   const dir = mkdtempSync(join(tmpdir(), 'iomodes-bench-'));
   const client = join(dir, 'echo-client');
@@ -226,7 +201,8 @@ async function echo({ seconds, rounds, conns }) {
     console.error('bench: could not compile bench/echo-client.c with cc; skipping the echo benchmark');
     return;
   }
-  const servers = { epoll: await startServer('epoll'), net: await startServer('net') };
+  const self = fileURLToPath(import.meta.url);
+  const servers = { epoll: await startServer(self, 'epoll'), net: await startServer(self, 'net') };
   const runs = { epoll: [], net: [] };
   try {
     // Warm-up (JIT, socket buffers), off the record.
@@ -235,9 +211,10 @@ async function echo({ seconds, rounds, conns }) {
       const order = round % 2 === 0 ? ['epoll', 'net'] : ['net', 'epoll'];
       for (const kind of order) {
         const { child, port } = servers[kind];
-        const serverCpu0 = cpuSeconds(child.pid);
+        const cpu0 = cpuSeconds(child.pid);
         const out = execFileSync(...pinned(0, client, [String(port), String(conns), String(seconds), '64']), { encoding: 'utf8' });
-        const serverCpu = cpuSeconds(child.pid) - serverCpu0;
+        const cpu1 = cpuSeconds(child.pid);
+        const serverCpu = cpu1.user + cpu1.sys - (cpu0.user + cpu0.sys);
         const r = JSON.parse(out);
         runs[kind].push({ rate: r.roundTrips / r.seconds, clientCpu: r.cpuSeconds / r.seconds, serverCpu: serverCpu / r.seconds });
       }
