@@ -9,7 +9,7 @@ import { invalidArgType } from '../errors.js';
 import { invalidState } from './errors.js';
 import { useHub } from './hub.js';
 import { Task } from './task.js';
-import { PARK, type Instruction, type Operation } from './types.js';
+import { PARKED, type Instruction, type Operation } from './types.js';
 
 /**
  * Suspends the running task and runs `task` at once, ahead of every ready
@@ -33,20 +33,70 @@ import { PARK, type Instruction, type Operation } from './types.js';
  */
 export function switchTo<T = unknown>(task: Task, value?: unknown): Operation<T> {
   if (!(task instanceof Task)) throw invalidArgType('task', 'an instance of Task', task);
-  return switching<T>(task, value);
+  return new Switching<T>(task, value);
 }
 
-function* switching<T>(target: Task, value: unknown): Generator<Instruction, T, unknown> {
-  const hub = useHub();
-  const me = hub.task('switchTo()');
-  if (target === me) return value as T;
-  if (target.done) throw invalidState(`switchTo(): task ${target.id} has ended`);
-  const ticket = hub.ticket(me);
-  hub.transfer(target, target._switchTicket, value);
-  me._switchTicket = ticket;
-  try {
-    return (yield PARK) as T;
-  } finally {
-    me._switchTicket = 0;
+// An operation as a plain iterator, not a generator: a switch is the
+// scheduler's hottest path, and a generator per switch costs an allocation
+// and a second resume. `yield*` forwards throw/return here, so a kill still
+// runs the cleanup.
+//
+// It is its own iterator result, too, once done: one allocation per switch.
+class Switching<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
+  #me: Task | undefined;
+  #started = false;
+  /** As an iterator result: whether the switch has come back. */
+  done = false;
+  /** As an iterator result: the value switched back in. */
+  value: unknown;
+
+  constructor(
+    readonly target: Task,
+    value: unknown,
+  ) {
+    this.value = value;
+  }
+
+  #finish(value: unknown): IteratorResult<Instruction, T> {
+    this.done = true;
+    this.value = value;
+    return this as IteratorReturnResult<T>;
+  }
+
+  [Symbol.iterator](): Iterator<Instruction, T, unknown> {
+    return this;
+  }
+
+  next(received?: unknown): IteratorResult<Instruction, T> {
+    if (this.#started) {
+      this.#leave();
+      return this.#finish(received);
+    }
+    this.#started = true;
+    const hub = useHub();
+    const me = hub.task('switchTo()');
+    const target = this.target;
+    if (target === me) return this.#finish(this.value);
+    if (target.done) throw invalidState(`switchTo(): task ${target.id} has ended`);
+    const ticket = hub.ticket(me);
+    hub.transfer(target, target._switchTicket, this.value);
+    me._switchTicket = ticket;
+    this.#me = me;
+    return PARKED;
+  }
+
+  throw(error: unknown): IteratorResult<Instruction, T> {
+    this.#leave();
+    throw error;
+  }
+
+  return(value?: unknown): IteratorResult<Instruction, T> {
+    this.#leave();
+    return { value: value as T, done: true };
+  }
+
+  #leave(): void {
+    if (this.#me !== undefined) this.#me._switchTicket = 0;
+    this.#me = undefined;
   }
 }

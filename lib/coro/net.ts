@@ -7,13 +7,16 @@
  * @module
  */
 import { isIP } from 'node:net';
-import { codedError, invalidArgType, invalidArgValue, useAfterClose, WOULD_BLOCK } from '../errors.js';
+import { constants as osConstants } from 'node:os';
+import { codedError, errnoError, invalidArgType, invalidArgValue, useAfterClose, WOULD_BLOCK } from '../errors.js';
+import { constant, native } from '../native.js';
 import { bind, close, connect as connectNow, finishConnect, getpeername, getsockname, listen as listenNow, setsockopt, shutdown, socket } from '../fd.js';
-import { recv, tryAccept, tryWrite } from '../nonblocking.js';
-import { validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
-import { HANGUP, READABLE, useHub, WRITABLE } from './hub.js';
+import { tryAccept } from '../nonblocking.js';
+import { byteLengthOf, validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
+import { HANGUP, READABLE, useHub, WRITABLE, type Hub } from './hub.js';
+import type { Task } from './task.js';
 import { waiting } from './io.js';
-import type { Instruction, Operation } from './types.js';
+import { DONE_VOID, PARKED, type Instruction, type Operation } from './types.js';
 
 /** Where to listen: {@link listen}'s options. */
 export interface ListenOptions {
@@ -227,13 +230,8 @@ export class Stream implements Disposable {
   #fd: number;
   // Bytes read ahead by readLine/readExactly, not yet handed out.
   #buffered: Buffer = Buffer.alloc(0);
-  // The last read from the socket came back short: the kernel had nothing
-  // more, so the next read waits for readiness first instead of paying a
-  // read that would say EAGAIN (libuv's heuristic). Safe with the hub's
-  // edge-triggered epoll: data or a FIN arriving after the read makes a new
-  // edge. Not after a hang-up was reported (a FIN queued before the read
-  // makes no new edge), nor after end of stream, which stays readable.
-  #drained = false;
+  // Whether the last read drained the socket (see Receiving).
+  readonly #drain = { drained: false };
 
   /** @internal Made by {@link listen}'s accept or {@link connect}. */
   constructor(fd: number) {
@@ -269,6 +267,9 @@ export class Stream implements Disposable {
     const fd = this.#open();
     validateBuffer(buffer);
     const n = validateRange(buffer, offset, length);
+    // Nothing read ahead (the common case): straight to the socket, with no
+    // generator in between.
+    if (this.#buffered.length === 0) return new Receiving(this.#drain, fd, buffer, offset, n);
     return this.#read(fd, buffer, offset, n);
   }
 
@@ -279,22 +280,7 @@ export class Stream implements Disposable {
       this.#buffered = this.#buffered.subarray(n);
       return n;
     }
-    return yield* this.#recv(fd, buffer, offset, length);
-  }
-
-  *#recv(fd: number, buffer: ArrayBufferView, offset: number, length: number): Generator<Instruction, number, unknown> {
-    if (length === 0) return 0;
-    const hub = useHub();
-    if (this.#drained && (hub.readiness(fd) & READABLE) === 0) yield* waiting(fd, READABLE);
-    for (;;) {
-      const n = recv(fd, buffer, offset, length);
-      if (n !== WOULD_BLOCK) {
-        this.#drained = n > 0 && n < length && (hub.readiness(fd) & HANGUP) === 0;
-        if (this.#drained) hub.clearReadiness(fd, READABLE);
-        return n;
-      }
-      yield* waiting(fd, READABLE);
-    }
+    return yield* new Receiving(this.#drain, fd, buffer, offset, length);
   }
 
   /**
@@ -370,7 +356,7 @@ export class Stream implements Disposable {
   // Appends up to `want` bytes from the socket to #buffered; false at EOF.
   *#fill(fd: number, want: number): Generator<Instruction, boolean, unknown> {
     const chunk = Buffer.allocUnsafe(Math.max(want, 4096));
-    const n = yield* this.#recv(fd, chunk, 0, chunk.length);
+    const n = yield* new Receiving(this.#drain, fd, chunk, 0, chunk.length);
     if (n === 0) return false;
     this.#buffered = this.#buffered.length === 0 ? chunk.subarray(0, n) : Buffer.concat([this.#buffered, chunk.subarray(0, n)]);
     return true;
@@ -390,17 +376,7 @@ export class Stream implements Disposable {
     const fd = this.#open();
     if (typeof data === 'string') data = Buffer.from(data);
     else validateBuffer(data, 'data');
-    return this.#write(fd, data);
-  }
-
-  *#write(fd: number, data: ArrayBufferView): Generator<Instruction, void, unknown> {
-    const length = data.byteLength;
-    let done = 0;
-    while (done < length) {
-      const n = tryWrite(fd, data, done, length - done);
-      if (n === WOULD_BLOCK) yield* waiting(fd, WRITABLE);
-      else done += n;
-    }
+    return new Sending(fd, data, byteLengthOf(data, 'data'));
   }
 
   /**
@@ -438,5 +414,138 @@ export class Stream implements Disposable {
   #open(): number {
     if (this.#fd < 0) throw useAfterClose('Stream');
     return this.#fd;
+  }
+}
+
+// The hot paths of a Stream as plain iterators, not generators (a generator
+// per read is an allocation and a second resume), calling the bindings
+// directly: Stream.read/write checked the arguments once already.
+const EAGAIN = -osConstants.errno.EAGAIN;
+const MSG_DONTWAIT = constant('MSG_DONTWAIT');
+
+/**
+ * recv(2) into a checked range, parking on EAGAIN. After a short read the
+ * socket is taken as drained, and the next read waits for readiness first
+ * instead of paying a read that would say EAGAIN (libuv's heuristic). Safe
+ * with the hub's edge-triggered epoll: data or a FIN arriving after the
+ * read makes a new edge. Not after a hang-up was reported (a FIN queued
+ * before the read makes no new edge), nor after end of stream, which stays
+ * readable.
+ */
+class Receiving implements Operation<number>, Iterator<Instruction, number, unknown> {
+  #waiting = false;
+
+  constructor(
+    readonly drain: { drained: boolean },
+    readonly fd: number,
+    readonly buffer: ArrayBufferView,
+    readonly offset: number,
+    readonly length: number,
+  ) {}
+
+  [Symbol.iterator](): Iterator<Instruction, number, unknown> {
+    return this;
+  }
+
+  next(): IteratorResult<Instruction, number> {
+    const hub = useHub();
+    const fd = this.fd;
+    if (this.#waiting) {
+      this.#waiting = false;
+      hub.removeWaiter(fd, READABLE, hub.current!);
+    } else {
+      const task = hub.task('Stream.read()');
+      if (this.length === 0) return { value: 0, done: true };
+      if (this.drain.drained && (hub.readiness(fd) & READABLE) === 0) return this.#park(hub, task);
+    }
+    const r = native.recv(fd, this.buffer, this.offset, this.length, MSG_DONTWAIT);
+    if (r >= 0) {
+      const drained = r > 0 && r < this.length && (hub.readiness(fd) & HANGUP) === 0;
+      this.drain.drained = drained;
+      if (drained) hub.clearReadiness(fd, READABLE);
+      return { value: r, done: true };
+    }
+    if (r !== EAGAIN) throw errnoError(r, 'recv', { fd });
+    return this.#park(hub, hub.current!);
+  }
+
+  throw(error: unknown): IteratorResult<Instruction, number> {
+    this.#leave();
+    throw error;
+  }
+
+  return(value?: unknown): IteratorResult<Instruction, number> {
+    this.#leave();
+    return { value: value as number, done: true };
+  }
+
+  #park(hub: Hub, task: Task): IteratorResult<Instruction, number> {
+    hub.addWaiter(this.fd, READABLE, task, hub.ticket(task));
+    this.#waiting = true;
+    return PARKED;
+  }
+
+  #leave(): void {
+    if (!this.#waiting) return;
+    this.#waiting = false;
+    const hub = useHub();
+    hub.removeWaiter(this.fd, READABLE, hub.current!);
+  }
+}
+
+/** write(2) of a whole checked buffer, parking whenever the socket is full. */
+class Sending implements Operation<void>, Iterator<Instruction, void, unknown> {
+  #done = 0;
+  #waiting = false;
+
+  constructor(
+    readonly fd: number,
+    readonly data: ArrayBufferView,
+    readonly length: number,
+  ) {}
+
+  [Symbol.iterator](): Iterator<Instruction, void, unknown> {
+    return this;
+  }
+
+  next(): IteratorResult<Instruction, void> {
+    const hub = useHub();
+    const fd = this.fd;
+    if (this.#waiting) {
+      this.#waiting = false;
+      hub.removeWaiter(fd, WRITABLE, hub.current!);
+    } else {
+      hub.task('Stream.write()');
+    }
+    while (this.#done < this.length) {
+      const r = native.write(fd, this.data, this.#done, this.length - this.#done);
+      if (r >= 0) {
+        this.#done += r;
+        continue;
+      }
+      if (r !== EAGAIN) throw errnoError(r, 'write', { fd });
+      const task = hub.current!;
+      hub.addWaiter(fd, WRITABLE, task, hub.ticket(task));
+      this.#waiting = true;
+      return PARKED;
+    }
+    return DONE_VOID;
+  }
+
+  throw(error: unknown): IteratorResult<Instruction, void> {
+    this.#leave();
+    throw error;
+  }
+
+  return(): IteratorResult<Instruction, void> {
+    this.#leave();
+    return DONE_VOID;
+  }
+
+  #leave(): void {
+    if (!this.#waiting) return;
+    this.#waiting = false;
+    const hub = useHub();
+    hub.removeWaiter(this.fd, WRITABLE, hub.current!);
   }
 }

@@ -17,7 +17,7 @@ import { validateFunction, validateOptions, validateTimeout } from '../validate.
 import { invalidState } from './errors.js';
 import { useHub } from './hub.js';
 import { Gate } from './sync.js';
-import { PARK, type Awaitable, type Instruction, type Operation } from './types.js';
+import { DONE_VOID, PARK, PARKED, type Awaitable, type Instruction, type Operation } from './types.js';
 import { Waiter, WaitList } from './waitlist.js';
 
 /**
@@ -230,9 +230,12 @@ export class Queue<T> {
   readonly maxsize: number;
   /** @internal The items; subclasses replace it. */
   protected _items: Store<T> = new Deque<T>();
-  readonly #getters = new WaitList<unknown>();
-  readonly #putters = new WaitList<PutOutcome>();
-  readonly #name: string;
+  /** @internal Tasks waiting in get(). */
+  readonly _getters = new WaitList<unknown>();
+  /** @internal Tasks waiting in put(), with their items. */
+  readonly _putters = new WaitList<PutOutcome>();
+  /** @internal Names for errors, made once: "LifoQueue.get()". */
+  readonly _labels: { get: string; put: string };
 
   /**
    * @param maxsize the most items it holds: an integer `>= 1`, or `Infinity` (the default)
@@ -246,7 +249,7 @@ export class Queue<T> {
   constructor(maxsize = Infinity) {
     validateMaxsize(maxsize, 'maxsize');
     this.maxsize = maxsize;
-    this.#name = new.target.name;
+    this._labels = { get: `${new.target.name}.get()`, put: `${new.target.name}.put()` };
   }
 
   /**
@@ -295,7 +298,7 @@ export class Queue<T> {
    * ```
    */
   get getters(): number {
-    return this.#getters.length;
+    return this._getters.length;
   }
 
   /**
@@ -307,7 +310,7 @@ export class Queue<T> {
    * ```
    */
   get putters(): number {
-    return this.#putters.length;
+    return this._putters.length;
   }
 
   /**
@@ -323,7 +326,7 @@ export class Queue<T> {
    * ```
    */
   put(item: T): Operation<void> {
-    return this.#putting(item);
+    return new Putting(this, item);
   }
 
   /**
@@ -338,7 +341,7 @@ export class Queue<T> {
    * ```
    */
   get(): Operation<T> {
-    return this.#getting();
+    return new Getting(this);
   }
 
   /**
@@ -351,7 +354,7 @@ export class Queue<T> {
    * ```
    */
   tryPut(item: T): boolean {
-    return this.#offer(item);
+    return this._offer(item);
   }
 
   /**
@@ -365,7 +368,7 @@ export class Queue<T> {
    * ```
    */
   tryGet(): TryResult<T> {
-    const item = this.#take();
+    const item = this._take();
     return item === NONE ? EMPTY : { ok: true, value: item };
   }
 
@@ -386,39 +389,11 @@ export class Queue<T> {
   /** @internal An item entered the queue (stored, or handed to a getter). */
   protected _accepted(): void {}
 
-  *#putting(item: T): Generator<Instruction, void, unknown> {
-    const hub = useHub();
-    const me = hub.task(`${this.#name}.put()`);
-    if (this.#offer(item)) return;
-    const ticket = hub.ticket(me);
-    const waiter = this.#putters.push(new Waiter(me, ticket, undefined, item));
-    let outcome: PutOutcome;
-    try {
-      outcome = (yield PARK) as PutOutcome;
-    } finally {
-      this.#putters.remove(waiter);
-    }
-    if (outcome.refused) throw outcome.error;
-  }
-
-  *#getting(): Generator<Instruction, T, unknown> {
-    const hub = useHub();
-    const me = hub.task(`${this.#name}.get()`);
-    const item = this.#take();
-    if (item !== NONE) return item;
-    const ticket = hub.ticket(me);
-    const waiter = this.#getters.push(new Waiter(me, ticket));
-    try {
-      return (yield PARK) as T;
-    } finally {
-      this.#getters.remove(waiter);
-    }
-  }
-
   // Hands `item` to a waiting getter, or stores it if there is room.
-  #offer(item: T): boolean {
+  /** @internal */
+  _offer(item: T): boolean {
     // A getter waits only while the queue is empty: it comes first.
-    if (this.#getters.wakeOne(item) !== undefined) {
+    if (this._getters.wakeOne(item) !== undefined) {
       this._accepted();
       return true;
     }
@@ -430,13 +405,14 @@ export class Queue<T> {
   }
 
   // Takes the next item, and lets the longest-waiting put() into the room.
-  #take(): T | typeof NONE {
+  /** @internal */
+  _take(): T | typeof NONE {
     if (this._items.length === 0) return NONE;
     const item = this._items.take();
-    if (this.#putters.length > 0 && this._items.length < this.maxsize) {
+    if (this._putters.length > 0 && this._items.length < this.maxsize) {
       // The putter reads the outcome when it runs, after this.
       const outcome: PutOutcome = { refused: false, error: undefined };
-      const putter = this.#putters.wakeOne(outcome);
+      const putter = this._putters.wakeOne(outcome);
       if (putter !== undefined) {
         try {
           this._items.push(putter.item as T);
@@ -449,6 +425,96 @@ export class Queue<T> {
       }
     }
     return item;
+  }
+}
+
+// get() and put() as plain iterators, not generators: a queue hand-over is
+// the scheduler's common switch, and a generator per call costs an
+// allocation and a second resume. `yield*` forwards throw/return here, so a
+// killed or timed-out waiter leaves the line.
+class Getting<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
+  #waiter: Waiter | undefined;
+  #started = false;
+
+  constructor(readonly queue: Queue<T>) {}
+
+  [Symbol.iterator](): Iterator<Instruction, T, unknown> {
+    return this;
+  }
+
+  next(received?: unknown): IteratorResult<Instruction, T> {
+    if (this.#started) {
+      this.#leave();
+      return { value: received as T, done: true };
+    }
+    this.#started = true;
+    const hub = useHub();
+    const me = hub.task(this.queue._labels.get);
+    const item = this.queue._take();
+    if (item !== NONE) return { value: item, done: true };
+    this.#waiter = this.queue._getters.push(new Waiter(me, hub.ticket(me)));
+    return PARKED;
+  }
+
+  throw(error: unknown): IteratorResult<Instruction, T> {
+    this.#leave();
+    throw error;
+  }
+
+  return(value?: unknown): IteratorResult<Instruction, T> {
+    this.#leave();
+    return { value: value as T, done: true };
+  }
+
+  #leave(): void {
+    if (this.#waiter === undefined) return;
+    this.queue._getters.remove(this.#waiter);
+    this.#waiter = undefined;
+  }
+}
+
+class Putting<T> implements Operation<void>, Iterator<Instruction, void, unknown> {
+  #waiter: Waiter<PutOutcome> | undefined;
+  #started = false;
+
+  constructor(
+    readonly queue: Queue<T>,
+    readonly item: T,
+  ) {}
+
+  [Symbol.iterator](): Iterator<Instruction, void, unknown> {
+    return this;
+  }
+
+  next(received?: unknown): IteratorResult<Instruction, void> {
+    if (this.#started) {
+      this.#leave();
+      const outcome = received as PutOutcome;
+      if (outcome.refused) throw outcome.error;
+      return DONE_VOID;
+    }
+    this.#started = true;
+    const hub = useHub();
+    const me = hub.task(this.queue._labels.put);
+    if (this.queue._offer(this.item)) return DONE_VOID;
+    this.#waiter = this.queue._putters.push(new Waiter<PutOutcome>(me, hub.ticket(me), undefined, this.item));
+    return PARKED;
+  }
+
+  throw(error: unknown): IteratorResult<Instruction, void> {
+    this.#leave();
+    throw error;
+  }
+
+  return(): IteratorResult<Instruction, void> {
+    this.#leave();
+    return DONE_VOID;
+  }
+
+  #leave(): void {
+    if (this.#waiter === undefined) return;
+    this.queue._putters.remove(this.#waiter);
+    this.#waiter = undefined;
   }
 }
 

@@ -8,7 +8,7 @@ import { invalidArgType, outOfRange } from '../errors.js';
 import { useHub } from './hub.js';
 import type { TimerEntry } from './heap.js';
 import type { Task } from './task.js';
-import { PARK, type Instruction, type Operation } from './types.js';
+import { DONE_VOID, PARKED, type Instruction, type Operation } from './types.js';
 
 /**
  * Parks the running task for `ms` milliseconds on the hub's clock (never
@@ -27,7 +27,7 @@ import { PARK, type Instruction, type Operation } from './types.js';
 export function sleep(ms = 0): Operation<void> {
   if (typeof ms !== 'number') throw invalidArgType('ms', 'of type number', ms);
   if (!(ms >= 0)) throw outOfRange('ms', '>= 0', ms);
-  return sleeping(ms);
+  return new Sleeping(ms);
 }
 
 function wakeSleeper(entry: TimerEntry): void {
@@ -35,23 +35,46 @@ function wakeSleeper(entry: TimerEntry): void {
   task.hub.resume(task, entry.ticket);
 }
 
-function* sleeping(ms: number): Generator<Instruction, void, unknown> {
-  const hub = useHub();
-  const task = hub.task('sleep()');
-  const ticket = hub.ticket(task);
-  if (ms === 0) {
-    hub.requeue(task);
-    yield PARK;
-    return;
+// A plain iterator rather than a generator: sleep(0) is how tasks yield to
+// each other, and a generator per call is an allocation and a second resume.
+class Sleeping implements Operation<void>, Iterator<Instruction, void, unknown> {
+  #timer: TimerEntry | undefined;
+  #started = false;
+
+  constructor(readonly ms: number) {}
+
+  [Symbol.iterator](): Iterator<Instruction, void, unknown> {
+    return this;
   }
-  if (ms === Infinity) {
-    yield PARK;
-    return;
+
+  next(): IteratorResult<Instruction, void> {
+    if (this.#started) {
+      this.#cancel();
+      return DONE_VOID;
+    }
+    this.#started = true;
+    const hub = useHub();
+    const task = hub.task('sleep()');
+    const ticket = hub.ticket(task);
+    if (this.ms === 0) hub.requeue(task);
+    else if (this.ms !== Infinity) this.#timer = hub.setTimer(this.ms, wakeSleeper, task, ticket);
+    return PARKED;
   }
-  const timer = hub.setTimer(ms, wakeSleeper, task, ticket);
-  try {
-    yield PARK;
-  } finally {
-    hub.clearTimer(timer);
+
+  throw(error: unknown): IteratorResult<Instruction, void> {
+    this.#cancel();
+    throw error;
+  }
+
+  return(): IteratorResult<Instruction, void> {
+    this.#cancel();
+    return DONE_VOID;
+  }
+
+  #cancel(): void {
+    const timer = this.#timer;
+    if (timer === undefined) return;
+    this.#timer = undefined;
+    (timer.target as Task).hub.clearTimer(timer);
   }
 }

@@ -56,3 +56,13 @@ export type TaskFunction<T, A extends unknown[] = []> = (...args: A) => Generato
  * ```
  */
 export interface Awaitable<T> extends Operation<T>, PromiseLike<T> {}
+
+/**
+ * @internal What an operation's iterator returns while it waits: one shared,
+ * frozen result, so parking allocates nothing (`yield*` hands an inner
+ * iterator's result to the hub unchanged).
+ */
+export const PARKED: IteratorYieldResult<Instruction> = Object.freeze({ value: PARK, done: false as const });
+
+/** @internal A finished operation's result with no value, shared. */
+export const DONE_VOID: IteratorReturnResult<void> = Object.freeze({ value: undefined, done: true as const });

@@ -55,10 +55,12 @@ export class EpollBackend implements Backend {
   }
 
   wait(timeoutMs: number, dispatch: Dispatch): number {
-    const events = this.#epoll.wait(BATCH, timeoutMs);
-    deliver(events, dispatch);
-    return events.length;
+    this.#dispatch = dispatch;
+    return this.#epoll.waitEach(BATCH, timeoutMs, this.#each);
   }
+
+  #dispatch: Dispatch | undefined;
+  readonly #each = (state: FdState, events: number): void => this.#dispatch!(state, bitsOf(events));
 
   attach(dispatch: Dispatch, after: () => void): void {
     if (this.#stop !== undefined) return;
