@@ -10,6 +10,7 @@ import { invalidState } from './errors.js';
 import { useHub } from './hub.js';
 import { Task } from './task.js';
 import { PARKED, type Instruction, type Operation } from './types.js';
+import { IteratorOperation } from './operation.js';
 
 /**
  * Suspends the running task and runs `task` at once, ahead of every ready
@@ -42,7 +43,7 @@ export function switchTo<T = unknown>(task: Task, value?: unknown): Operation<T>
 // runs the cleanup.
 //
 // It is its own iterator result, too, once done: one allocation per switch.
-class Switching<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
+class Switching<T> extends IteratorOperation<T> {
   #me: Task | undefined;
   #started = false;
   /** As an iterator result: whether the switch has come back. */
@@ -54,6 +55,7 @@ class Switching<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
     readonly target: Task,
     value: unknown,
   ) {
+    super();
     this.value = value;
   }
 
@@ -63,13 +65,9 @@ class Switching<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
     return this as IteratorReturnResult<T>;
   }
 
-  [Symbol.iterator](): Iterator<Instruction, T, unknown> {
-    return this;
-  }
-
   next(received?: unknown): IteratorResult<Instruction, T> {
     if (this.#started) {
-      this.#leave();
+      this.leave();
       return this.#finish(received);
     }
     this.#started = true;
@@ -85,17 +83,7 @@ class Switching<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
     return PARKED;
   }
 
-  throw(error: unknown): IteratorResult<Instruction, T> {
-    this.#leave();
-    throw error;
-  }
-
-  return(value?: unknown): IteratorResult<Instruction, T> {
-    this.#leave();
-    return { value: value as T, done: true };
-  }
-
-  #leave(): void {
+  protected leave(): void {
     if (this.#me !== undefined) this.#me._switchTicket = 0;
     this.#me = undefined;
   }

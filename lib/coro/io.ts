@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { WOULD_BLOCK } from '../errors.js';
+import { WOULD_BLOCK, type WouldBlock } from '../errors.js';
 import { close as closeFd, connect as connectNow, finishConnect, socketFlags, type SocketAddress, type SocketOptions } from '../fd.js';
 import { recv as recvNow, send as sendNow, tryAccept, tryRead, tryWrite } from '../nonblocking.js';
 import { validateBuffer, validateFd, validateRange } from '../validate.js';
@@ -65,6 +65,16 @@ export function* waiting(fd: number, direction: number): Generator<Instruction, 
   }
 }
 
+// Tries `attempt` (a non-blocking syscall) until it does not say
+// WOULD_BLOCK, parking the task on the fd between tries.
+function* retrying<T>(fd: number, direction: number, attempt: () => T | WouldBlock): Generator<Instruction, T, unknown> {
+  for (;;) {
+    const result = attempt();
+    if (result !== WOULD_BLOCK) return result as T;
+    yield* waiting(fd, direction);
+  }
+}
+
 /**
  * Reads into `buffer` (`read(2)`), waiting cooperatively while there is
  * nothing to read.
@@ -80,16 +90,9 @@ export function read(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateFd(fd);
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
-  return reading(fd, buffer, offset, n);
+  return retrying(fd, READABLE, () => tryRead(fd, buffer, offset, n));
 }
 
-function* reading(fd: number, buffer: ArrayBufferView, offset: number, length: number): Generator<Instruction, number, unknown> {
-  for (;;) {
-    const n = tryRead(fd, buffer, offset, length);
-    if (n !== WOULD_BLOCK) return n;
-    yield* waiting(fd, READABLE);
-  }
-}
 
 /**
  * Writes all of `buffer` (`write(2)`, as many times as it takes), waiting
@@ -134,16 +137,9 @@ export function recv(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateFd(fd);
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
-  return receiving(fd, buffer, offset, n, flags);
+  return retrying(fd, READABLE, () => recvNow(fd, buffer, offset, n, flags));
 }
 
-function* receiving(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): Generator<Instruction, number, unknown> {
-  for (;;) {
-    const n = recvNow(fd, buffer, offset, length, flags);
-    if (n !== WOULD_BLOCK) return n;
-    yield* waiting(fd, READABLE);
-  }
-}
 
 /**
  * `send(2)` on a socket, once: waits cooperatively while the socket is full,
@@ -161,16 +157,9 @@ export function send(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateFd(fd);
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
-  return sending(fd, buffer, offset, n, flags);
+  return retrying(fd, WRITABLE, () => sendNow(fd, buffer, offset, n, flags));
 }
 
-function* sending(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): Generator<Instruction, number, unknown> {
-  for (;;) {
-    const n = sendNow(fd, buffer, offset, length, flags);
-    if (n !== WOULD_BLOCK) return n;
-    yield* waiting(fd, WRITABLE);
-  }
-}
 
 /**
  * Accepts a connection on a non-blocking listening socket (`accept4(2)`),
@@ -187,16 +176,9 @@ function* sending(fd: number, buffer: ArrayBufferView, offset: number, length: n
 export function accept(fd: number, options: SocketOptions = { nonblocking: true }): Operation<number> {
   validateFd(fd);
   socketFlags(options as Record<string, unknown>); // throws on bad options, before any wait
-  return accepting(fd, options);
+  return retrying(fd, READABLE, () => tryAccept(fd, options));
 }
 
-function* accepting(fd: number, options: SocketOptions): Generator<Instruction, number, unknown> {
-  for (;;) {
-    const conn = tryAccept(fd, options);
-    if (conn !== WOULD_BLOCK) return conn;
-    yield* waiting(fd, READABLE);
-  }
-}
 
 /**
  * Connects a non-blocking socket (`connect(2)`), waiting cooperatively for

@@ -13,10 +13,10 @@ import { constant, native } from '../native.js';
 import { bind, close, connect as connectNow, finishConnect, getpeername, getsockname, listen as listenNow, setsockopt, shutdown, socket } from '../fd.js';
 import { tryAccept } from '../nonblocking.js';
 import { byteLengthOf, validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
-import { HANGUP, READABLE, useHub, WRITABLE, type Hub } from './hub.js';
-import type { Task } from './task.js';
+import { HANGUP, READABLE, useHub, WRITABLE } from './hub.js';
+import { FdOperation } from './operation.js';
 import { waiting } from './io.js';
-import { DONE_VOID, PARKED, type Instruction, type Operation } from './types.js';
+import { DONE_VOID, type Instruction, type Operation } from './types.js';
 
 /** Where to listen: {@link listen}'s options. */
 export interface ListenOptions {
@@ -432,31 +432,24 @@ const MSG_DONTWAIT = constant('MSG_DONTWAIT');
  * before the read makes no new edge), nor after end of stream, which stays
  * readable.
  */
-class Receiving implements Operation<number>, Iterator<Instruction, number, unknown> {
-  #waiting = false;
-
+class Receiving extends FdOperation<number> {
   constructor(
     readonly drain: { drained: boolean },
-    readonly fd: number,
+    fd: number,
     readonly buffer: ArrayBufferView,
     readonly offset: number,
     readonly length: number,
-  ) {}
-
-  [Symbol.iterator](): Iterator<Instruction, number, unknown> {
-    return this;
+  ) {
+    super(fd, READABLE);
   }
 
   next(): IteratorResult<Instruction, number> {
     const hub = useHub();
     const fd = this.fd;
-    if (this.#waiting) {
-      this.#waiting = false;
-      hub.removeWaiter(fd, READABLE, hub.current!);
-    } else {
+    if (!this.resumed()) {
       const task = hub.task('Stream.read()');
       if (this.length === 0) return { value: 0, done: true };
-      if (this.drain.drained && (hub.readiness(fd) & READABLE) === 0) return this.#park(hub, task);
+      if (this.drain.drained && (hub.readiness(fd) & READABLE) === 0) return this.park(hub, task);
     }
     const r = native.recv(fd, this.buffer, this.offset, this.length, MSG_DONTWAIT);
     if (r >= 0) {
@@ -466,57 +459,26 @@ class Receiving implements Operation<number>, Iterator<Instruction, number, unkn
       return { value: r, done: true };
     }
     if (r !== EAGAIN) throw errnoError(r, 'recv', { fd });
-    return this.#park(hub, hub.current!);
-  }
-
-  throw(error: unknown): IteratorResult<Instruction, number> {
-    this.#leave();
-    throw error;
-  }
-
-  return(value?: unknown): IteratorResult<Instruction, number> {
-    this.#leave();
-    return { value: value as number, done: true };
-  }
-
-  #park(hub: Hub, task: Task): IteratorResult<Instruction, number> {
-    hub.addWaiter(this.fd, READABLE, task, hub.ticket(task));
-    this.#waiting = true;
-    return PARKED;
-  }
-
-  #leave(): void {
-    if (!this.#waiting) return;
-    this.#waiting = false;
-    const hub = useHub();
-    hub.removeWaiter(this.fd, READABLE, hub.current!);
+    return this.park(hub, hub.current!);
   }
 }
 
 /** write(2) of a whole checked buffer, parking whenever the socket is full. */
-class Sending implements Operation<void>, Iterator<Instruction, void, unknown> {
+class Sending extends FdOperation<void> {
   #done = 0;
-  #waiting = false;
 
   constructor(
-    readonly fd: number,
+    fd: number,
     readonly data: ArrayBufferView,
     readonly length: number,
-  ) {}
-
-  [Symbol.iterator](): Iterator<Instruction, void, unknown> {
-    return this;
+  ) {
+    super(fd, WRITABLE);
   }
 
   next(): IteratorResult<Instruction, void> {
     const hub = useHub();
     const fd = this.fd;
-    if (this.#waiting) {
-      this.#waiting = false;
-      hub.removeWaiter(fd, WRITABLE, hub.current!);
-    } else {
-      hub.task('Stream.write()');
-    }
+    if (!this.resumed()) hub.task('Stream.write()');
     while (this.#done < this.length) {
       const r = native.write(fd, this.data, this.#done, this.length - this.#done);
       if (r >= 0) {
@@ -524,28 +486,8 @@ class Sending implements Operation<void>, Iterator<Instruction, void, unknown> {
         continue;
       }
       if (r !== EAGAIN) throw errnoError(r, 'write', { fd });
-      const task = hub.current!;
-      hub.addWaiter(fd, WRITABLE, task, hub.ticket(task));
-      this.#waiting = true;
-      return PARKED;
+      return this.park(hub, hub.current!);
     }
     return DONE_VOID;
-  }
-
-  throw(error: unknown): IteratorResult<Instruction, void> {
-    this.#leave();
-    throw error;
-  }
-
-  return(): IteratorResult<Instruction, void> {
-    this.#leave();
-    return DONE_VOID;
-  }
-
-  #leave(): void {
-    if (!this.#waiting) return;
-    this.#waiting = false;
-    const hub = useHub();
-    hub.removeWaiter(this.fd, WRITABLE, hub.current!);
   }
 }

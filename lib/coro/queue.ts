@@ -18,6 +18,7 @@ import { invalidState } from './errors.js';
 import { useHub } from './hub.js';
 import { Gate } from './sync.js';
 import { DONE_VOID, PARK, PARKED, type Awaitable, type Instruction, type Operation } from './types.js';
+import { IteratorOperation } from './operation.js';
 import { Waiter, WaitList } from './waitlist.js';
 
 /**
@@ -432,19 +433,17 @@ export class Queue<T> {
 // the scheduler's common switch, and a generator per call costs an
 // allocation and a second resume. `yield*` forwards throw/return here, so a
 // killed or timed-out waiter leaves the line.
-class Getting<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
+class Getting<T> extends IteratorOperation<T> {
   #waiter: Waiter | undefined;
   #started = false;
 
-  constructor(readonly queue: Queue<T>) {}
-
-  [Symbol.iterator](): Iterator<Instruction, T, unknown> {
-    return this;
+  constructor(readonly queue: Queue<T>) {
+    super();
   }
 
   next(received?: unknown): IteratorResult<Instruction, T> {
     if (this.#started) {
-      this.#leave();
+      this.leave();
       return { value: received as T, done: true };
     }
     this.#started = true;
@@ -456,39 +455,27 @@ class Getting<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
     return PARKED;
   }
 
-  throw(error: unknown): IteratorResult<Instruction, T> {
-    this.#leave();
-    throw error;
-  }
-
-  return(value?: unknown): IteratorResult<Instruction, T> {
-    this.#leave();
-    return { value: value as T, done: true };
-  }
-
-  #leave(): void {
+  protected leave(): void {
     if (this.#waiter === undefined) return;
     this.queue._getters.remove(this.#waiter);
     this.#waiter = undefined;
   }
 }
 
-class Putting<T> implements Operation<void>, Iterator<Instruction, void, unknown> {
+class Putting<T> extends IteratorOperation<void> {
   #waiter: Waiter<PutOutcome> | undefined;
   #started = false;
 
   constructor(
     readonly queue: Queue<T>,
     readonly item: T,
-  ) {}
-
-  [Symbol.iterator](): Iterator<Instruction, void, unknown> {
-    return this;
+  ) {
+    super();
   }
 
   next(received?: unknown): IteratorResult<Instruction, void> {
     if (this.#started) {
-      this.#leave();
+      this.leave();
       const outcome = received as PutOutcome;
       if (outcome.refused) throw outcome.error;
       return DONE_VOID;
@@ -501,17 +488,7 @@ class Putting<T> implements Operation<void>, Iterator<Instruction, void, unknown
     return PARKED;
   }
 
-  throw(error: unknown): IteratorResult<Instruction, void> {
-    this.#leave();
-    throw error;
-  }
-
-  return(): IteratorResult<Instruction, void> {
-    this.#leave();
-    return DONE_VOID;
-  }
-
-  #leave(): void {
+  protected leave(): void {
     if (this.#waiter === undefined) return;
     this.queue._putters.remove(this.#waiter);
     this.#waiter = undefined;

@@ -9,6 +9,7 @@ import { useHub } from './hub.js';
 import type { TimerEntry } from './heap.js';
 import type { Task } from './task.js';
 import { DONE_VOID, PARKED, type Instruction, type Operation } from './types.js';
+import { IteratorOperation } from './operation.js';
 
 /**
  * Parks the running task for `ms` milliseconds on the hub's clock (never
@@ -37,19 +38,17 @@ function wakeSleeper(entry: TimerEntry): void {
 
 // A plain iterator rather than a generator: sleep(0) is how tasks yield to
 // each other, and a generator per call is an allocation and a second resume.
-class Sleeping implements Operation<void>, Iterator<Instruction, void, unknown> {
+class Sleeping extends IteratorOperation<void> {
   #timer: TimerEntry | undefined;
   #started = false;
 
-  constructor(readonly ms: number) {}
-
-  [Symbol.iterator](): Iterator<Instruction, void, unknown> {
-    return this;
+  constructor(readonly ms: number) {
+    super();
   }
 
   next(): IteratorResult<Instruction, void> {
     if (this.#started) {
-      this.#cancel();
+      this.leave();
       return DONE_VOID;
     }
     this.#started = true;
@@ -61,17 +60,7 @@ class Sleeping implements Operation<void>, Iterator<Instruction, void, unknown> 
     return PARKED;
   }
 
-  throw(error: unknown): IteratorResult<Instruction, void> {
-    this.#cancel();
-    throw error;
-  }
-
-  return(): IteratorResult<Instruction, void> {
-    this.#cancel();
-    return DONE_VOID;
-  }
-
-  #cancel(): void {
+  protected leave(): void {
     const timer = this.#timer;
     if (timer === undefined) return;
     this.#timer = undefined;
