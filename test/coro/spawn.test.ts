@@ -176,6 +176,27 @@ describe.each(MATRIX)('tasks, $backend backend, $driver driver', ({ backend, dri
     expect(log).toEqual(['cleanup starts', 'cleanup ends', 'killed']);
   });
 
+  it('a kill inside a finally that waits interrupts that wait: the finally ran once, and nothing is left behind', async () => {
+    const log: string[] = [];
+    await drive(driver, function* () {
+      const task = spawn(function* () {
+        try {
+          yield* sleep(1000);
+        } finally {
+          log.push('finally starts');
+          yield* sleep(1000); // the second kill lands here
+          log.push('finally ends');
+        }
+      });
+      yield* sleep(1);
+      task.kill();
+      yield* sleep(1); // the task is in its finally's sleep now
+      expect(useHub().counts.timers).toBe(1);
+      yield* task.kill();
+    });
+    expect(log).toEqual(['finally starts']);
+  });
+
   it('kill while the task is ready (woken, not yet resumed) loses nothing: it takes effect at its next yield', async () => {
     const log: string[] = [];
     await drive(driver, function* () {
