@@ -18,19 +18,11 @@ import {
   type Operation,
 } from '../../lib/coro/index.js';
 import { bad, caught, expectArgError } from '../helpers/index.js';
-import { examplesOf, go, recorder, runExample, useVirtualHub } from './support.js';
+import { elapse, examplesOf, go, recorder, runExample, stepOutside, useVirtualHub } from './support.js';
 
 useVirtualHub();
 
-function stepOutside(op: Operation<unknown> | PromiseLike<unknown>): Error & Record<string, unknown> {
-  return caught(() => (op as Operation<unknown>)[Symbol.iterator]().next());
-}
 
-async function elapse(ms: number): Promise<void> {
-  await spawn(function* () {
-    yield* sleep(ms);
-  });
-}
 
 function* nap(ms: number): Generator<Instruction, number, unknown> {
   yield* sleep(ms);

@@ -20,20 +20,11 @@ import {
   type Operation,
 } from '../../lib/coro/index.js';
 import { bad, caught, expectArgError } from '../helpers/index.js';
-import { examplesOf, go, recorder, runExample, useVirtualHub } from './support.js';
+import { elapse, examplesOf, go, recorder, runExample, stepOutside, useVirtualHub } from './support.js';
 
 useVirtualHub();
 
-function stepOutside(op: Operation<unknown> | PromiseLike<unknown>): Error & Record<string, unknown> {
-  return caught(() => (op as Operation<unknown>)[Symbol.iterator]().next());
-}
 
-/** Lets the virtual clock run `ms` from plain async code. */
-async function elapse(ms: number): Promise<void> {
-  await spawn(function* () {
-    yield* sleep(ms);
-  });
-}
 
 describe('Queue', () => {
   it('is FIFO, and reports size, empty, full and peek', () => {

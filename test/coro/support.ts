@@ -8,8 +8,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { format } from 'node:util';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
-import { createHub, killAll, spawn, type Task, type TaskFunction } from '../../lib/coro/index.js';
-import { root } from '../helpers/index.js';
+import { createHub, killAll, sleep, spawn, type Operation, type Task, type TaskFunction } from '../../lib/coro/index.js';
+import { caught, root } from '../helpers/index.js';
 import { expectIdle } from '../helpers/coro.js';
 
 const live: Task<unknown>[] = [];
@@ -28,6 +28,18 @@ export function useVirtualHub(): void {
     live.length = 0;
     if (leftover.length > 0) await killAll(leftover);
     expectIdle();
+  });
+}
+
+/** Runs an operation's first step outside any task, as a mistaken caller would; gives what it throws. */
+export function stepOutside(op: Operation<unknown> | PromiseLike<unknown>): Error & Record<string, unknown> {
+  return caught(() => (op as Operation<unknown>)[Symbol.iterator]().next());
+}
+
+/** Lets the (virtual) clock run `ms` from plain async code. */
+export async function elapse(ms: number): Promise<void> {
+  await spawn(function* () {
+    yield* sleep(ms);
   });
 }
 

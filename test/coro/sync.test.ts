@@ -24,14 +24,10 @@ import {
 } from '../../lib/coro/index.js';
 import { bad, caught, expectArgError } from '../helpers/index.js';
 import { expectIdle } from '../helpers/coro.js';
-import { examplesOf, go, recorder, runExample, useVirtualHub } from './support.js';
+import { elapse, examplesOf, go, recorder, runExample, stepOutside, useVirtualHub } from './support.js';
 
 useVirtualHub();
 
-/** Runs an operation's first step outside any task, as a mistaken caller would. */
-function stepOutside(op: Operation<unknown> | PromiseLike<unknown>): Error & Record<string, unknown> {
-  return caught(() => (op as Operation<unknown>)[Symbol.iterator]().next());
-}
 
 describe('Event', () => {
   it('starts clear; set() and clear() flip isSet; wait() on a set event returns true at once', async () => {
@@ -107,7 +103,7 @@ describe('Event', () => {
       }
     });
     const other = go(function* () { return yield* event.wait(); });
-    await sleepOutside(1);
+    await elapse(1);
     await victim.kill();
     expect(victim.value).toBeInstanceOf(TaskExit);
     expect(finallies).toBe(1);
@@ -255,7 +251,7 @@ describe('AsyncResult', () => {
       }
     });
     const patient = go(function* () { return yield* result.get(); });
-    await sleepOutside(1);
+    await elapse(1);
     await victim.kill();
     expect(await timed).toBeInstanceOf(TimeoutError);
     expect(finallies).toBe(1);
@@ -339,7 +335,7 @@ describe('Semaphore', () => {
       yield* sem.acquire();
       note('next acquired');
     });
-    await sleepOutside(1);
+    await elapse(1);
     expect(sem.waiting).toBe(2);
     await victim.kill();
     expect(finallies).toBe(1);
@@ -501,7 +497,7 @@ describe('Lock', () => {
         return err;
       }
     });
-    await sleepOutside(1);
+    await elapse(1);
     await victim.kill();
     expect(await timed).toBeInstanceOf(TimeoutError);
     expect(finallies).toBe(1);
@@ -617,7 +613,7 @@ describe('RLock', () => {
       lock.release();
       return at;
     });
-    await sleepOutside(1);
+    await elapse(1);
     await victim.kill();
     expect(finallies).toBe(1);
     expect(await timed).toBeInstanceOf(TimeoutError);
@@ -639,9 +635,3 @@ describe('the TSDoc examples of lib/coro/sync.ts', () => {
   });
 });
 
-/** Lets the virtual clock run `ms` from plain async code (a task sleeps meanwhile). */
-function sleepOutside(ms: number): Promise<void> {
-  return spawn(function* (): Generator<Instruction, void, unknown> {
-    yield* sleep(ms);
-  }).then(() => undefined);
-}
