@@ -198,7 +198,16 @@ export function asCompleted<T>(tasks: readonly Task<T>[]): CompletedTasks<T> {
   return new CompletedTasks(validateTasks(tasks) as Task<T>[]);
 }
 
-/** What {@link asCompleted} returns. */
+/**
+ * What {@link asCompleted} returns: `yield* completed.next()` gives the next
+ * task to end.
+ *
+ * @example
+ * ```ts
+ * const completed = asCompleted(tasks);
+ * const first = yield* completed.next();
+ * ```
+ */
 export class CompletedTasks<T> {
   readonly #ended: Task<T>[] = [];
   #left: number;

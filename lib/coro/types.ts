@@ -8,6 +8,12 @@
  * The one thing a task ever yields to the hub: "I have arranged to be woken;
  * suspend me". Operations yield it; task code never sees it, because it
  * `yield*`s operations instead of yielding values.
+ *
+ * @example
+ * ```ts
+ * // inside an operation, after arranging the wake-up:
+ * const value = yield PARK;
+ * ```
  */
 export const PARK: unique symbol = Symbol('iomodes.coro.park');
 /** The type of {@link PARK}. */

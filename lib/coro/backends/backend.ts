@@ -9,13 +9,32 @@
  * @module
  */
 
-/** Readiness bit: a read will not block (or the peer hung up, or an error is pending). */
+/**
+ * Readiness bit: a read will not block (or the peer hung up, or an error is pending).
+ *
+ * @example
+ * ```ts
+ * if (hub.readiness(fd) & READABLE) tryAgainNow();
+ * ```
+ */
 export const READABLE = 1;
-/** Readiness bit: a write will not block (or an error is pending). */
+/**
+ * Readiness bit: a write will not block (or an error is pending).
+ *
+ * @example
+ * ```ts
+ * hub.addWaiter(fd, WRITABLE, task, ticket);
+ * ```
+ */
 export const WRITABLE = 2;
 /**
  * Readiness bit, with READABLE: the peer hung up or an error is pending
  * (RDHUP, HUP, ERR). It stays set: end of stream does not go away.
+ *
+ * @example
+ * ```ts
+ * const drained = n < length && (hub.readiness(fd) & HANGUP) === 0;
+ * ```
  */
 export const HANGUP = 4;
 
