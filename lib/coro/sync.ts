@@ -495,13 +495,7 @@ export class Semaphore {
       this.#count--;
       return;
     }
-    const ticket = hub.ticket(me);
-    const waiter = this.#waiters.push(new Waiter(me, ticket));
-    try {
-      yield PARK;
-    } finally {
-      this.#waiters.remove(waiter);
-    }
+    yield* this.#waiters.park(me, hub.ticket(me));
   }
 }
 
@@ -749,13 +743,7 @@ export class RLock {
       this.#depth = 1;
       return;
     }
-    const ticket = hub.ticket(me);
-    const waiter = this.#waiters.push(new Waiter(me, ticket));
-    try {
-      // release() makes this task the owner as it wakes it.
-      yield PARK;
-    } finally {
-      this.#waiters.remove(waiter);
-    }
+    // release() makes this task the owner as it wakes it.
+    yield* this.#waiters.park(me, hub.ticket(me));
   }
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Task } from './task.js';
+import { PARK, type Instruction } from './types.js';
 
 /**
  * One waiter: a task parked under `ticket`, or (outside any task) a
@@ -82,6 +83,19 @@ export class WaitList<V = unknown> {
     else next._prev = prev;
     waiter._prev = waiter._next = waiter._list = undefined;
     this.#length--;
+  }
+
+  /**
+   * Parks `task` (under `ticket`) at the end of the line and gives what it
+   * is woken with; however the wait ends, the task leaves the line.
+   */
+  *park(task: Task, ticket: number): Generator<Instruction, V, unknown> {
+    const waiter = this.push(new Waiter<V>(task, ticket));
+    try {
+      return (yield PARK) as V;
+    } finally {
+      this.remove(waiter);
+    }
   }
 
   /** Takes out and returns the first waiter. */
