@@ -12,6 +12,7 @@
         "native/watcher.cc",
         "native/signal.cc",
         "native/async.cc",
+        "native/inflight.cc",
         "native/direct.cc"
       ],
       # C++ exception mode: none. The plain `node_addon_api` target defines

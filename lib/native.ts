@@ -29,7 +29,7 @@ export interface NativeBinding {
   readonly constants: Readonly<Record<string, number>>;
 
   // native/addon.cc
-  debug_counters(): { watchers: number; ownedFds: number };
+  debug_counters(): { watchers: number; ownedFds: number; pinnedOps: number; leakedOnTeardown: number };
 
   // native/fd.cc
   open(path: string, flags: number, mode: number): number;

@@ -67,6 +67,17 @@ export interface DebugCounters {
   watchers: number;
   /** fds owned by open iomodes objects (one per `Epoll`), closed with them or at thread exit. */
   ownedFds: number;
+  /**
+   * Asynchronous operations (io_uring, AIO, threadpool) whose buffers are
+   * pinned: submitted, completion not yet reaped.
+   */
+  pinnedOps: number;
+  /**
+   * Process-wide: bounce buffers a teardown leaked on purpose because the
+   * kernel might still write into them (a ring closed or a Worker ended with
+   * operations it could not reap in time). 0 in a healthy process.
+   */
+  leakedOnTeardown: number;
 }
 
 /**
@@ -79,12 +90,12 @@ export interface DebugCounters {
  * import { Epoll, debugCounters } from 'iomodes';
  * const ep = Epoll.create();
  * ep.watch(() => {});
- * debugCounters(); // { watchers: 1, ownedFds: 1 }
+ * debugCounters(); // { watchers: 1, ownedFds: 1, pinnedOps: 0, leakedOnTeardown: 0 }
  * ep.close();
- * setImmediate(() => debugCounters()); // { watchers: 0, ownedFds: 0 }
+ * setImmediate(() => debugCounters()); // { watchers: 0, ownedFds: 0, ... }
  * ```
  */
 export function debugCounters(): DebugCounters {
-  const { watchers, ownedFds } = native.debug_counters();
-  return { watchers, ownedFds };
+  const { watchers, ownedFds, pinnedOps, leakedOnTeardown } = native.debug_counters();
+  return { watchers, ownedFds, pinnedOps, leakedOnTeardown };
 }

@@ -3,6 +3,7 @@
 // this runs once per environment (main thread and every Worker), and nothing
 // here is static, so each thread gets its own instance.
 #include "addon.h"
+#include "inflight.h"
 
 #include <cmath>
 #include <cstdio>
@@ -171,10 +172,8 @@ ElementSize(napi_typedarray_type type) {
   }
 }
 
-bool
-ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
-  napi_env env = info.Env();
-  napi_value v = info[i];
+int
+ViewBytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
   bool is;
   void* p = nullptr;
   if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
@@ -182,25 +181,31 @@ ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) 
     size_t count;
     napi_get_typedarray_info(env, v, &type, &count, &p, nullptr, nullptr);
     size_t size = ElementSize(type);
-    if (size == 0) {
-      ThrowArg(ThrowTypeError, info, i, "a TypedArray of a known element type");
-      return false;
-    }
+    if (size == 0) return -1;
     *data = static_cast<uint8_t*>(p);
     *len = count * size;
-    return true;
+    return 1;
   }
   if (napi_is_dataview(env, v, &is) == napi_ok && is) {
     napi_get_dataview_info(env, v, len, &p, nullptr, nullptr);
     *data = static_cast<uint8_t*>(p);
-    return true;
+    return 1;
   }
   if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
     napi_get_arraybuffer_info(env, v, &p, len);
     *data = static_cast<uint8_t*>(p);
-    return true;
+    return 1;
   }
-  ThrowArg(ThrowTypeError, info, i, "an ArrayBufferView or ArrayBuffer");
+  return 0;
+}
+
+bool
+ArgBytes(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* len) {
+  int r = ViewBytes(info.Env(), info[i], data, len);
+  if (r == 1) return true;
+  ThrowArg(ThrowTypeError, info, i,
+           r < 0 ? "a TypedArray of a known element type"
+                 : "an ArrayBufferView or ArrayBuffer");
   return false;
 }
 
@@ -241,8 +246,9 @@ ArgOut(const Napi::CallbackInfo& info, size_t i, size_t size, uint8_t** data) {
   return true;
 }
 
-// debug_counters() -> { watchers, ownedFds }: this environment's open
-// native resources, for leak checks.
+// debug_counters() -> { watchers, ownedFds, pinnedOps, leakedOnTeardown }:
+// this environment's open native resources, for leak checks, and the
+// process-wide count of bounce buffers teardown leaked on purpose.
 static Napi::Value
 DebugCounters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -251,6 +257,9 @@ DebugCounters(const Napi::CallbackInfo& info) {
   o.Set("watchers", Napi::Number::New(env, data ? data->open_watchers : 0));
   o.Set("ownedFds",
         Napi::Number::New(env, data ? data->owned_fds.size() : 0));
+  o.Set("pinnedOps", Napi::Number::New(env, data ? data->pinned_ops : 0));
+  o.Set("leakedOnTeardown",
+        Napi::Number::New(env, static_cast<double>(g_leaked_on_teardown)));
   return o;
 }
 

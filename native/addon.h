@@ -39,6 +39,8 @@ namespace iomodes {
 // native resource an environment opened was closed again.
 struct AddonData {
   uint32_t open_watchers = 0;
+  // Operations whose buffers are pinned (inflight.h): submitted, not reaped.
+  uint32_t pinned_ops = 0;
   // fd -> generation, for fds an iomodes object owns (an Epoll's fd):
   // closed by their owner, or by the env cleanup hook at teardown.
   std::unordered_map<int, double> owned_fds;
@@ -108,6 +110,11 @@ ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out);
 // (TypeError ERR_INVALID_ARG_VALUE).
 bool
 ArgPath(const Napi::CallbackInfo& info, size_t i, std::string* out);
+// The bytes of a value, without throwing: 1 for a view or ArrayBuffer, 0
+// for anything else, -1 for a TypedArray of an element type this build does
+// not know. A detached buffer is 0 bytes long.
+int
+ViewBytes(napi_env env, napi_value v, uint8_t** data, size_t* len);
 // Any ArrayBufferView or ArrayBuffer, as a byte range. A detached buffer
 // (or a view out of bounds of a shrunk resizable one) is 0 bytes long.
 bool

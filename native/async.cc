@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "addon.h"
+#include "inflight.h"
 
 namespace iomodes {
 
@@ -95,6 +96,9 @@ InitAsync(Napi::Env env, Napi::Object exports, Napi::Object constants) {
 #define OFFSET(type, field)             \
   constants.Set("offsetof_" #type "_" #field, \
                 Napi::Number::New(env, offsetof(type, field)))
+  // The result of a read whose buffer was detached in flight (inflight.h).
+  constants.Set("IOMODES_RESULT_DETACHED",
+                Napi::Number::New(env, static_cast<double>(kResultDetached)));
   SIZE(io_uring_params);
   OFFSET(io_uring_params, sq_entries);
   OFFSET(io_uring_params, cq_entries);

@@ -156,9 +156,9 @@ describe('debugCounters', () => {
   it('counts an open watcher until its close has run on the loop', async () => {
     const base = debugCounters();
     const epolls = [Epoll.create(), Epoll.create()];
-    expect(debugCounters()).toEqual({ watchers: base.watchers, ownedFds: base.ownedFds + 2 });
+    expect(debugCounters()).toEqual({ ...base, ownedFds: base.ownedFds + 2 });
     for (const ep of epolls) ep.watch(() => {});
-    expect(debugCounters()).toEqual({ watchers: base.watchers + 2, ownedFds: base.ownedFds + 2 });
+    expect(debugCounters()).toEqual({ ...base, watchers: base.watchers + 2, ownedFds: base.ownedFds + 2 });
     for (const ep of epolls) ep.close();
     // The fds close at once; uv_close completes on the next loop turn.
     expect(debugCounters().ownedFds).toBe(base.ownedFds);

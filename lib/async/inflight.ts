@@ -1,0 +1,374 @@
+/**
+ * The Promise side of asynchronous operations, shared by every backend
+ * (io_uring, Linux AIO, POSIX AIO, the threadpool): the options every
+ * operation takes, the slots that tie a native completion back to its
+ * promise, `AbortSignal` handling, the wait queue used when the kernel's
+ * queue is full, and reaping through the one watcher.
+ *
+ * A native backend object stores each operation under a slot number the
+ * JS side chose, pins its buffers (native/inflight.h) and, when the kernel
+ * completes it, reports `(slot, result)` pairs from `reap()`: `result` is
+ * the syscall's (bytes, or `-errno`) or `RESULT_DETACHED`.
+ *
+ * @internal
+ * @module
+ */
+import { constants as osConstants } from 'node:os';
+import { codedError, errnoError, invalidArgValue, useAfterClose } from '../errors.js';
+import { constant } from '../native.js';
+import { validateBuffer, validateOptions, validatePosition, validateRange, validateSignal } from '../validate.js';
+import { Watcher, WATCH } from '../watcher.js';
+
+/** What every asynchronous operation accepts. */
+export interface OperationOptions {
+  /** Aborts the operation: it is cancelled in the kernel and rejects with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/** Options of a positional read or write. */
+export interface ReadWriteOptions extends OperationOptions {
+  /** Where in `buffer` to start; default 0. */
+  offset?: number;
+  /** How many bytes; default the rest of `buffer` after `offset`. */
+  length?: number;
+  /**
+   * The file position (number or bigint). `null` or `-1` use and advance the
+   * fd's current offset, as `read(2)` does (pipes and sockets need it); not
+   * every backend can (Linux AIO cannot). Default `null`.
+   */
+  position?: number | bigint | null;
+}
+
+/** Options of `readv`/`writev`. */
+export interface VectoredOptions extends OperationOptions {
+  /** As in {@link ReadWriteOptions.position}. */
+  position?: number | bigint | null;
+}
+
+/**
+ * One interface over every asynchronous backend: what
+ * `createAsyncIo()` returns, and what `Ring`, `LinuxAio`, `PosixAio` and
+ * the threadpool backend each implement.
+ *
+ * @example
+ * ```ts
+ * import { createAsyncIo, open } from 'iomodes';
+ * const io = createAsyncIo();
+ * const n = await io.read(open('/etc/hostname'), Buffer.alloc(256), { position: 0 });
+ * io.close();
+ * ```
+ */
+export interface AsyncIo {
+  /** Which backend this is. */
+  readonly backend: AsyncBackend;
+  /** Reads into `buffer`; resolves with the bytes read (0 at end of file). */
+  read(fd: number, buffer: ArrayBufferView, options?: ReadWriteOptions): Promise<number>;
+  /** Writes from `buffer`; resolves with the bytes written (maybe fewer). */
+  write(fd: number, buffer: ArrayBufferView, options?: ReadWriteOptions): Promise<number>;
+  /** Reads into several buffers in order; resolves with the total bytes read. */
+  readv(fd: number, buffers: readonly ArrayBufferView[], options?: VectoredOptions): Promise<number>;
+  /** Writes several buffers in order; resolves with the total bytes written. */
+  writev(fd: number, buffers: readonly ArrayBufferView[], options?: VectoredOptions): Promise<number>;
+  /** Flushes the file's data and metadata to the device. */
+  fsync(fd: number, options?: OperationOptions): Promise<void>;
+  /** Flushes the file's data (and the metadata needed to read it back). */
+  fdatasync(fd: number, options?: OperationOptions): Promise<void>;
+  /** Operations submitted and not yet settled. */
+  readonly pending: number;
+  /** Whether {@link AsyncIo.close} was called. */
+  readonly closed: boolean;
+  /**
+   * Cancels what is in flight, waits (bounded) for the kernel to let go of
+   * every buffer, and releases the backend. Pending promises reject with an
+   * `AbortError`. Idempotent.
+   */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The asynchronous backends, in the order `'auto'` tries them. */
+export type AsyncBackend = 'io_uring' | 'linux-aio' | 'posix-aio' | 'threadpool';
+
+/**
+ * Node's `AbortError`: `name` `'AbortError'`, `code` `'ABORT_ERR'`, the
+ * signal's reason as `cause`.
+ *
+ * @example
+ * ```ts
+ * throw abortError(signal.reason);
+ * ```
+ */
+export function abortError(cause?: unknown, message = 'The operation was aborted'): Error & { code: 'ABORT_ERR' } {
+  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: 'ABORT_ERR' };
+  err.name = 'AbortError';
+  err.code = 'ABORT_ERR';
+  return err;
+}
+
+const RESULT_DETACHED = constant('IOMODES_RESULT_DETACHED');
+const ECANCELED = osConstants.errno.ECANCELED;
+
+/** An operation in flight: what settles its promise. */
+class Inflight {
+  resolve: (value: number) => void = noop;
+  reject: (error: unknown) => void = noop;
+  /** `io_uring:read`, for errors. */
+  syscall = '';
+  fd = -1;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  /** Set once the caller aborted (or the backend closed): -ECANCELED is then an AbortError. */
+  aborted: unknown = undefined;
+  live = false;
+}
+
+function noop(): void {}
+
+/**
+ * How a backend's native object answers: the pieces the shared table needs.
+ */
+export interface NativeCompletions {
+  /** Fills `out` with `(slot, result)` pairs; returns how many pairs. */
+  reap(out: Float64Array): number;
+}
+
+/**
+ * The slots of one backend object. A slot holds one operation from
+ * submission until its completion is reaped; `capacity` is how many the
+ * kernel side holds at once (an io_uring's completion queue, an AIO
+ * context's events). Beyond it, operations wait in a FIFO queue of their
+ * own, never rejected.
+ */
+export class InflightTable {
+  readonly #slots: Inflight[];
+  readonly #free: Int32Array;
+  #freeCount: number;
+  readonly #waiting: Array<() => void> = [];
+  readonly #reaped: Float64Array;
+  #count = 0;
+  #closed = false;
+  readonly #what: string;
+  /** Asks the backend to cancel a slot's operation (its completion still comes). */
+  readonly #cancel: (slot: number) => void;
+
+  /**
+   * @param capacity slots (operations in the kernel at once)
+   * @param what the owner's name, for use-after-close errors ('Ring')
+   * @param cancel cancels one slot's operation in the kernel
+   */
+  constructor(capacity: number, what: string, cancel: (slot: number) => void) {
+    this.#slots = Array.from({ length: capacity }, () => new Inflight());
+    this.#free = new Int32Array(capacity);
+    for (let i = 0; i < capacity; i++) this.#free[i] = capacity - 1 - i;
+    this.#freeCount = capacity;
+    this.#reaped = new Float64Array(2 * Math.min(capacity, 1024));
+    this.#what = what;
+    this.#cancel = cancel;
+  }
+
+  /** Operations submitted and not yet settled, queued ones included. */
+  get pending(): number {
+    return this.#count + this.#waiting.length;
+  }
+
+  /** Operations in the kernel (holding a slot). */
+  get inKernel(): number {
+    return this.#count;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Throws `ERR_USE_AFTER_CLOSE` once closed. */
+  checkOpen(): void {
+    if (this.#closed) throw useAfterClose(this.#what);
+  }
+
+  /**
+   * Starts an operation: `submit(slot)` hands it to the native side (and
+   * returns 0 or `-errno`), now if a slot is free, else once one is. The
+   * promise settles from {@link InflightTable.reap}.
+   *
+   * @param syscall the operation's name in errors, `'io_uring:read'`
+   * @param fd the fd, for errors (-1 if none)
+   * @param signal aborts the operation
+   * @param submit prepares the operation under `slot`; 0 or -errno
+   */
+  start(syscall: string, fd: number, signal: AbortSignal | undefined, submit: (slot: number) => number): Promise<number> {
+    this.checkOpen();
+    if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+    return new Promise<number>((resolve, reject) => {
+      const go = (): void => {
+        if (this.#closed) return reject(abortError(undefined, `The ${this.#what} was closed`));
+        if (signal?.aborted) return reject(abortError(signal.reason));
+        const slot = this.#free[--this.#freeCount]!;
+        const r = submit(slot);
+        if (r < 0) {
+          this.#freeCount++;
+          return reject(errnoError(r, syscall, fd >= 0 ? { fd } : undefined));
+        }
+        const op = this.#slots[slot]!;
+        op.resolve = resolve;
+        op.reject = reject;
+        op.syscall = syscall;
+        op.fd = fd;
+        op.live = true;
+        op.aborted = undefined;
+        this.#count++;
+        if (signal !== undefined) {
+          op.signal = signal;
+          op.onAbort = () => {
+            op.aborted = signal.reason;
+            this.#cancel(slot);
+          };
+          signal.addEventListener('abort', op.onAbort, { once: true });
+        }
+      };
+      if (this.#freeCount > 0) go();
+      else this.#waiting.push(go);
+    });
+  }
+
+  /**
+   * Settles every completion the native side has ready. Returns how many.
+   *
+   * @param source the backend's native object
+   */
+  reap(source: NativeCompletions): number {
+    const out = this.#reaped;
+    let total = 0;
+    for (;;) {
+      const n = source.reap(out);
+      for (let i = 0; i < n; i++) this.settle(out[2 * i]!, out[2 * i + 1]!);
+      total += n;
+      if (n < out.length / 2) break;
+    }
+    return total;
+  }
+
+  /** Settles one slot's operation with its result. */
+  settle(slot: number, result: number): void {
+    const op = this.#slots[slot];
+    if (op === undefined || !op.live) return;
+    const { resolve, reject, syscall, fd, aborted } = op;
+    if (op.signal !== undefined) op.signal.removeEventListener('abort', op.onAbort!);
+    op.live = false;
+    op.signal = undefined;
+    op.onAbort = undefined;
+    op.resolve = noop;
+    op.reject = noop;
+    this.#count--;
+    this.#free[this.#freeCount++] = slot;
+    if (result >= 0) resolve(result);
+    else if (result === RESULT_DETACHED) {
+      reject(codedError(Error, 'ERR_INVALID_STATE', `${syscall}: the buffer was detached or shrunk while the operation was in flight; the bytes read were dropped`));
+    } else if (aborted !== undefined && result === -ECANCELED) reject(abortError(aborted === true ? undefined : aborted));
+    else reject(errnoError(result, syscall, fd >= 0 ? { fd } : undefined));
+    // A freed slot takes the next waiting operation.
+    while (this.#freeCount > 0 && this.#waiting.length > 0) this.#waiting.shift()!();
+  }
+
+  /**
+   * Marks the table closed: queued operations reject, and every operation
+   * still in the kernel will reject with an `AbortError` when its
+   * (cancelled) completion is reaped. Returns the slots in the kernel, for
+   * the backend to cancel.
+   */
+  close(): number[] {
+    this.#closed = true;
+    const live: number[] = [];
+    this.#slots.forEach((op, slot) => {
+      if (op.live) {
+        op.aborted ??= true;
+        live.push(slot);
+      }
+    });
+    const waiting = this.#waiting.splice(0);
+    for (const go of waiting) go();
+    return live;
+  }
+
+  /**
+   * Settles what the kernel never completed (a teardown that timed out):
+   * each rejects with an `AbortError`.
+   */
+  abandon(): void {
+    this.#slots.forEach((op, slot) => {
+      if (op.live) {
+        op.aborted = true;
+        this.settle(slot, -ECANCELED);
+      }
+    });
+  }
+}
+
+/**
+ * Reaps a backend's completions whenever its eventfd is readable: one
+ * wake-up settles every ready completion. Unref'd while nothing is in
+ * flight, so an idle backend does not keep the process alive.
+ */
+export class CompletionWatcher {
+  readonly #watcher: Watcher;
+  #refed = true;
+
+  /**
+   * @param eventfd the fd the kernel signals on completion
+   * @param onReady drains the eventfd and reaps
+   */
+  constructor(eventfd: number, onReady: () => void) {
+    this.#watcher = new Watcher(eventfd, onReady);
+    this.#watcher.start(WATCH.READABLE);
+    this.ref(false);
+  }
+
+  /** Keeps the loop alive while operations are in flight, and only then. */
+  ref(busy: boolean): void {
+    if (busy === this.#refed) return;
+    this.#refed = busy;
+    if (busy) this.#watcher.ref();
+    else this.#watcher.unref();
+  }
+
+  close(): void {
+    this.#watcher.close();
+  }
+}
+
+/** A read or write's resolved arguments: the range and the position. */
+export interface ResolvedReadWrite {
+  offset: number;
+  length: number;
+  /** -1 for the current file position. */
+  position: number | bigint;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Validates a read or write's buffer and options (Node's `fs.read` rules).
+ *
+ * @param allowCurrent whether the backend can use the fd's current position
+ */
+export function resolveReadWrite(buffer: unknown, options: unknown, allowCurrent: boolean): ResolvedReadWrite {
+  validateBuffer(buffer);
+  validateOptions(options);
+  const o = (options ?? {}) as ReadWriteOptions;
+  const offset = o.offset ?? 0;
+  const length = validateRange(buffer, offset, o.length);
+  const position = resolvePosition(o.position, allowCurrent);
+  validateSignal(o.signal);
+  return { offset, length, position, signal: o.signal };
+}
+
+/**
+ * A position option: `null`/`undefined`/`-1` is the current position (-1),
+ * where the backend allows it.
+ */
+export function resolvePosition(position: unknown, allowCurrent: boolean, name = 'options.position'): number | bigint {
+  if (position === undefined || position === null) position = -1;
+  validatePosition(position, name, true);
+  if (!allowCurrent && (position === -1 || position === -1n)) {
+    throw invalidArgValue(name, position, 'must be a file position: this backend cannot use the current offset');
+  }
+  return position;
+}

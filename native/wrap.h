@@ -1,0 +1,108 @@
+// Native classes in plain Node-API, for the objects that own kernel
+// resources (an io_uring, an AIO context). Not Napi::ObjectWrap: each method
+// checks its receiver's type tag itself, so a method called on a foreign
+// object throws ERR_INVALID_THIS and the constructor called without `new`
+// ERR_CONSTRUCT_CALL_REQUIRED, where node-addon-api throws code-less errors.
+//
+// T provides:
+//   static constexpr const char* kName;           // the JS class name
+//   static const napi_type_tag kTag;              // unique per class
+//   static T* Create(const Napi::CallbackInfo&);  // null with a pending exception
+// and its methods as `Napi::Value M(const Napi::CallbackInfo&)`. The JS
+// object owns the T: the finalizer deletes it, so ~T frees memory only and
+// never touches the kernel or libuv (close() and the env cleanup hook do).
+#pragma once
+
+#include "addon.h"
+
+namespace iomodes {
+
+inline void
+ThrowCode(napi_env env, const char* code, const char* message) {
+  Napi::Error e = Napi::TypeError::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+}
+
+template <typename T>
+class Wrap {
+ public:
+  using MethodFn = Napi::Value (T::*)(const Napi::CallbackInfo&);
+
+  template <MethodFn M>
+  static napi_property_descriptor Method(const char* name) {
+    return {name, nullptr, Call<M>, nullptr, nullptr, nullptr, napi_default,
+            nullptr};
+  }
+
+  template <MethodFn M>
+  static napi_property_descriptor Getter(const char* name) {
+    return {name, nullptr, nullptr, Call<M>, nullptr, nullptr, napi_default,
+            nullptr};
+  }
+
+  // The class, its methods on the prototype (napi_define_properties, not
+  // napi_define_class: class methods carry a V8 signature, whose "Illegal
+  // invocation" for a foreign receiver has no code).
+  template <size_t N>
+  static Napi::Value Define(napi_env env, const napi_property_descriptor (&props)[N]) {
+    napi_value cls, proto;
+    napi_define_class(env, T::kName, NAPI_AUTO_LENGTH, New, nullptr, 0,
+                      nullptr, &cls);
+    napi_get_named_property(env, cls, "prototype", &proto);
+    napi_define_properties(env, proto, N, props);
+    return Napi::Value(env, cls);
+  }
+
+  // The receiver, if it is a T; else ERR_INVALID_THIS.
+  static T* Self(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    napi_value self = info.This();
+    bool tagged = false;
+    void* p = nullptr;
+    if (info.This().IsObject() &&
+        napi_check_object_type_tag(env, self, &T::kTag, &tagged) == napi_ok &&
+        tagged && napi_unwrap(env, self, &p) == napi_ok && p != nullptr)
+      return static_cast<T*>(p);
+    std::string message = std::string("Value of \"this\" must be a ") + T::kName;
+    ThrowCode(env, "ERR_INVALID_THIS", message.c_str());
+    return nullptr;
+  }
+
+ private:
+  static napi_value New(napi_env env, napi_callback_info cbinfo) {
+    Napi::CallbackInfo info(env, cbinfo);
+    napi_value target;
+    if (napi_get_new_target(env, cbinfo, &target) != napi_ok ||
+        target == nullptr) {
+      std::string message = std::string("Class constructor ") + T::kName +
+                            " cannot be invoked without 'new'";
+      ThrowCode(env, "ERR_CONSTRUCT_CALL_REQUIRED", message.c_str());
+      return nullptr;
+    }
+    T* t = T::Create(info);
+    if (t == nullptr) return nullptr;
+    napi_value self = info.This();
+    if (napi_wrap(env, self, t, Finalize, nullptr, nullptr) != napi_ok) {
+      delete t;
+      return nullptr;
+    }
+    napi_type_tag_object(env, self, &T::kTag);
+    t->Wrapped(env, self);
+    return self;
+  }
+
+  static void Finalize(napi_env, void* data, void*) {
+    delete static_cast<T*>(data);
+  }
+
+  template <MethodFn M>
+  static napi_value Call(napi_env env, napi_callback_info cbinfo) {
+    Napi::CallbackInfo info(env, cbinfo);
+    T* t = Self(info);
+    if (t == nullptr) return nullptr;
+    return (t->*M)(info);
+  }
+};
+
+}  // namespace iomodes
