@@ -94,6 +94,26 @@ function flag(options: Record<string, unknown> | undefined, name: string, fallba
 }
 
 /**
+ * `O_*` bits from `open()`'s `flags` argument: a string such as `'r+'`, or
+ * a number made of `O_*` bits only.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * resolveOpenFlags('r'); // O_RDONLY
+ * ```
+ */
+export function resolveOpenFlags(flags: unknown, name = 'flags'): number {
+  if (typeof flags === 'string') {
+    if (!Object.hasOwn(stringFlags, flags)) throw invalidArgValue(name, flags, `must be one of ${Object.keys(stringFlags).join(', ')}`);
+    return stringFlags[flags as OpenFlagString];
+  }
+  validateInteger(flags, name, 0, 2 ** 31 - 1);
+  if ((flags & ~knownOpenFlags) !== 0) throw invalidArgValue(name, flags, 'has bits that are not O_* flags');
+  return flags;
+}
+
+/**
  * Opens a file with `open(2)`: `O_CLOEXEC` is added unless `cloexec: false`.
  *
  * @param path the file's path
@@ -111,15 +131,7 @@ function flag(options: Record<string, unknown> | undefined, name: string, fallba
  */
 export function open(path: string, flags: OpenFlagString | number = 'r', options?: OpenOptions): number {
   validatePath(path);
-  let bits: number;
-  if (typeof flags === 'string') {
-    if (!Object.hasOwn(stringFlags, flags)) throw invalidArgValue('flags', flags, `must be one of ${Object.keys(stringFlags).join(', ')}`);
-    bits = stringFlags[flags];
-  } else {
-    validateInteger(flags, 'flags', 0, 2 ** 31 - 1);
-    if ((flags & ~knownOpenFlags) !== 0) throw invalidArgValue('flags', flags, 'has bits that are not O_* flags');
-    bits = flags;
-  }
+  const bits = resolveOpenFlags(flags);
   const cloexec = validateCloexec(options);
   const mode = options?.mode ?? 0o666;
   validateInteger(mode, 'options.mode', 0, 0o7777);
@@ -355,7 +367,16 @@ export type ResolvedAddress =
   | { family: 'IPv4' | 'IPv6'; host: string; port: number }
   | { family: 'unix'; path: string };
 
-function encodeAddress(address: unknown): [family: number, hostOrPath: string, port: number] {
+/**
+ * An address as the native bindings take it, validated.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * encodeAddress({ host: '127.0.0.1', port: 80 }); // [AF_INET, '127.0.0.1', 80]
+ * ```
+ */
+export function encodeAddress(address: unknown): [family: number, hostOrPath: string, port: number] {
   if (address === undefined) throw invalidArgType('address', 'of type object', address);
   validateOptions(address, 'address');
   if ('path' in address) {

@@ -107,9 +107,47 @@ export interface NativeBinding {
   io_setup(nrEvents: number, ctx: BigUint64Array): number;
   io_destroy(ctx: bigint): number;
 
+  // native/uring.cc
+  /** One io_uring (see native/uring.cc); methods return 0 or -errno unless noted. */
+  Ring: new () => NativeRing;
+
   // native/direct.cc
   /** `out` receives the kernel's struct statx (sizeof_statx bytes); read it at the offsetof_statx_* constants. */
   statx(dirfd: number, path: string, flags: number, mask: number, out: Uint8Array): number;
+}
+
+/** native/uring.cc's Ring: each operation is (slot, ..., timeoutMs, sqeFlags). */
+export interface NativeRing {
+  open(entries: number, flags: number, cqEntries: number, sqThreadIdle: number, sqThreadCpu: number): number;
+  read(slot: number, fd: number, view: Bytes, offset: number, length: number, position: number | bigint, timeoutMs: number, sqeFlags: number): number;
+  write(slot: number, fd: number, view: Bytes, offset: number, length: number, position: number | bigint, timeoutMs: number, sqeFlags: number): number;
+  recv(slot: number, fd: number, view: Bytes, offset: number, length: number, flags: number, timeoutMs: number, sqeFlags: number): number;
+  send(slot: number, fd: number, view: Bytes, offset: number, length: number, flags: number, timeoutMs: number, sqeFlags: number): number;
+  readv(slot: number, fd: number, views: readonly Bytes[], position: number | bigint, timeoutMs: number, sqeFlags: number): number;
+  writev(slot: number, fd: number, views: readonly Bytes[], position: number | bigint, timeoutMs: number, sqeFlags: number): number;
+  fsync(slot: number, fd: number, datasync: boolean, timeoutMs: number, sqeFlags: number): number;
+  openat(slot: number, dirfd: number, path: string, flags: number, mode: number, timeoutMs: number, sqeFlags: number): number;
+  closeFd(slot: number, fd: number, timeoutMs: number, sqeFlags: number): number;
+  statx(slot: number, dirfd: number, path: string, flags: number, mask: number, out: Uint8Array, timeoutMs: number, sqeFlags: number): number;
+  accept(slot: number, fd: number, flags: number, timeoutMs: number, sqeFlags: number): number;
+  connect(slot: number, fd: number, family: number, host: string, port: number, timeoutMs: number, sqeFlags: number): number;
+  poll(slot: number, fd: number, events: number, multishot: boolean, timeoutMs: number, sqeFlags: number): number;
+  timeout(slot: number, ms: number, unused: number): number;
+  cancelFd(slot: number, fd: number, sqeFlags: number): number;
+  cancel(slot: number): number;
+  /** SQEs the kernel took, or -errno. */
+  submit(): number;
+  /** Fills (slot, result, more) triples; returns how many. */
+  reap(out: Float64Array): number;
+  wait(timeoutMs: number): number;
+  registerFiles(fds: Int32Array): number;
+  unregisterFiles(): number;
+  /** Abandons what is still in flight; returns how many operations it leaked. */
+  close(): number;
+  readonly eventfd: number;
+  readonly fd: number;
+  readonly capacity: number;
+  readonly info: { sqEntries: number; cqEntries: number; features: number; flags: number };
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

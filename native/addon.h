@@ -25,6 +25,7 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -130,6 +131,16 @@ ArgByteRange(const Napi::CallbackInfo& info,
 bool
 ArgOut(const Napi::CallbackInfo& info, size_t i, size_t size, uint8_t** data);
 
+// A sockaddr from info[i..i+2] = (family, host|path, port). Sets *err to 0,
+// or -EINVAL/-ENAMETOOLONG/-EAFNOSUPPORT for an address the kernel cannot
+// take; returns false via a pending TypeError or RangeError.
+bool
+ArgSockaddr(const Napi::CallbackInfo& info,
+            size_t i,
+            struct sockaddr_storage* ss,
+            unsigned* len,
+            long* err);
+
 void
 ThrowTypeError(Napi::Env env, const char* message);
 void
@@ -163,6 +174,8 @@ void
 InitSignal(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
 InitAsync(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
+InitUring(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
 InitDirect(Napi::Env env, Napi::Object exports, Napi::Object constants);
 

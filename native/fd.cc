@@ -17,10 +17,7 @@
 
 namespace iomodes {
 
-// Builds a sockaddr from info[i..i+2] = (family, host|path, port).
-// Sets *err to 0, or -EINVAL for an unparsable address; returns false via
-// a pending TypeError or RangeError.
-static bool
+bool
 ArgSockaddr(const Napi::CallbackInfo& info,
             size_t i,
             sockaddr_storage* ss,

@@ -51,12 +51,26 @@ Bounce::PinRange(const Napi::CallbackInfo& info, size_t i, bool copy_in) {
     ThrowRangeError(env, "offset and length must lie inside the buffer");
     return false;
   }
-  if (!Allocate(env, static_cast<size_t>(n))) return false;
-  if (copy_in && n > 0) memcpy(data_, base + off, static_cast<size_t>(n));
-  Segment s{nullptr, static_cast<size_t>(off), static_cast<size_t>(n)};
-  napi_create_reference(env, info[i], 1, &s.view);
+  return PinValue(env, info[i], static_cast<size_t>(off), static_cast<size_t>(n),
+                  copy_in);
+}
+
+bool
+Bounce::PinValue(napi_env env, napi_value view, size_t offset, size_t length,
+                 bool copy_in) {
+  uint8_t* base;
+  size_t len;
+  if (ViewBytes(env, view, &base, &len) != 1 || offset > len ||
+      length > len - offset) {
+    ThrowRangeError(env, "offset and length must lie inside the buffer");
+    return false;
+  }
+  if (!Allocate(env, length)) return false;
+  if (copy_in && length > 0) memcpy(data_, base + offset, length);
+  Segment s{nullptr, offset, length};
+  napi_create_reference(env, view, 1, &s.view);
   segments_.push_back(s);
-  iov_.push_back({data_, static_cast<size_t>(n)});
+  iov_.push_back({data_, length});
   return true;
 }
 
@@ -110,10 +124,10 @@ Bounce::PinArray(const Napi::CallbackInfo& info, size_t i, bool copy_in) {
 }
 
 long
-Bounce::Finish(long result, bool copy_out) {
+Bounce::FinishCopy(long result, size_t count) {
   if (!pinned()) return result;
-  if (copy_out && result > 0) {
-    size_t left = static_cast<size_t>(result);
+  if (result >= 0 && count > 0) {
+    size_t left = count < size_ ? count : size_;
     const uint8_t* from = data_;
     for (const Segment& s : segments_) {
       if (left == 0) break;

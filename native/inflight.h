@@ -49,6 +49,10 @@ class Bounce {
   // length) at info[i+1], info[i+2], as ArgByteRange checks them. A write
   // (copy_in) copies the bytes now. False with a pending exception.
   bool PinRange(const Napi::CallbackInfo& info, size_t i, bool copy_in);
+  // Pins `length` bytes at `offset` of `view`, a value already decoded
+  // (the caller checked the range against the view's live length).
+  bool PinValue(napi_env env, napi_value view, size_t offset, size_t length,
+                bool copy_in);
   // Pins info[i], an array of whole views (readv/writev). Every element is
   // read first (getters may run JS), then every view's bytes are taken.
   bool PinArray(const Napi::CallbackInfo& info, size_t i, bool copy_in);
@@ -64,7 +68,13 @@ class Bounce {
   // result > 0, the first `result` bytes go back to the views in order.
   // Releases the views and frees the buffer. Returns `result`, or
   // kResultDetached if a view no longer held its range.
-  long Finish(long result, bool copy_out);
+  long Finish(long result, bool copy_out) {
+    return FinishCopy(result, copy_out && result > 0 ? result : 0);
+  }
+  // The same, copying `count` bytes back whatever the result (statx's
+  // result is 0, its struct the whole buffer). Nothing is copied when
+  // result < 0.
+  long FinishCopy(long result, size_t count);
   // Teardown, when the kernel may still use the buffer: it is leaked (and
   // counted), the views released.
   void Abandon();

@@ -120,6 +120,8 @@ class Inflight {
   /** Set once the caller aborted (or the backend closed): -ECANCELED is then an AbortError. */
   aborted: unknown = undefined;
   live = false;
+  /** A multishot operation's delivery of each result before the last. */
+  onEvent: ((result: number) => void) | undefined = undefined;
 }
 
 function noop(): void {}
@@ -128,7 +130,10 @@ function noop(): void {}
  * How a backend's native object answers: the pieces the shared table needs.
  */
 export interface NativeCompletions {
-  /** Fills `out` with `(slot, result)` pairs; returns how many pairs. */
+  /**
+   * Fills `out` with `(slot, result)` pairs (or `(slot, result, more)`
+   * triples, for a table made with stride 3); returns how many.
+   */
   reap(out: Float64Array): number;
 }
 
@@ -145,6 +150,8 @@ export class InflightTable {
   #freeCount: number;
   readonly #waiting: Array<() => void> = [];
   readonly #reaped: Float64Array;
+  readonly #stride: number;
+  readonly #submitted: (() => void) | undefined;
   #count = 0;
   #closed = false;
   readonly #what: string;
@@ -155,13 +162,19 @@ export class InflightTable {
    * @param capacity slots (operations in the kernel at once)
    * @param what the owner's name, for use-after-close errors ('Ring')
    * @param cancel cancels one slot's operation in the kernel
+   * @param stride 2 for `(slot, result)` completions, 3 for `(slot,
+   *   result, more)`, where `more` is 1 for a multishot operation's event
+   * @param submitted called after each operation reaches the native side
+   *   (also one that waited for a slot): where a backend schedules its flush
    */
-  constructor(capacity: number, what: string, cancel: (slot: number) => void) {
+  constructor(capacity: number, what: string, cancel: (slot: number) => void, stride: 2 | 3 = 2, submitted?: () => void) {
     this.#slots = Array.from({ length: capacity }, () => new Inflight());
     this.#free = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.#free[i] = capacity - 1 - i;
     this.#freeCount = capacity;
-    this.#reaped = new Float64Array(2 * Math.min(capacity, 1024));
+    this.#stride = stride;
+    this.#submitted = submitted;
+    this.#reaped = new Float64Array(stride * Math.min(capacity, 1024));
     this.#what = what;
     this.#cancel = cancel;
   }
@@ -194,8 +207,9 @@ export class InflightTable {
    * @param fd the fd, for errors (-1 if none)
    * @param signal aborts the operation
    * @param submit prepares the operation under `slot`; 0 or -errno
+   * @param onEvent a multishot operation's events, before its last result
    */
-  start(syscall: string, fd: number, signal: AbortSignal | undefined, submit: (slot: number) => number): Promise<number> {
+  start(syscall: string, fd: number, signal: AbortSignal | undefined, submit: (slot: number) => number, onEvent?: (result: number) => void): Promise<number> {
     this.checkOpen();
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     return new Promise<number>((resolve, reject) => {
@@ -215,6 +229,7 @@ export class InflightTable {
         op.fd = fd;
         op.live = true;
         op.aborted = undefined;
+        op.onEvent = onEvent;
         this.#count++;
         if (signal !== undefined) {
           op.signal = signal;
@@ -224,6 +239,7 @@ export class InflightTable {
           };
           signal.addEventListener('abort', op.onAbort, { once: true });
         }
+        this.#submitted?.();
       };
       if (this.#freeCount > 0) go();
       else this.#waiting.push(go);
@@ -237,12 +253,17 @@ export class InflightTable {
    */
   reap(source: NativeCompletions): number {
     const out = this.#reaped;
+    const stride = this.#stride;
     let total = 0;
     for (;;) {
       const n = source.reap(out);
-      for (let i = 0; i < n; i++) this.settle(out[2 * i]!, out[2 * i + 1]!);
+      for (let i = 0; i < n; i++) {
+        const at = stride * i;
+        if (stride === 3 && out[at + 2] === 1) this.#slots[out[at]!]?.onEvent?.(out[at + 1]!);
+        else this.settle(out[at]!, out[at + 1]!);
+      }
       total += n;
-      if (n < out.length / 2) break;
+      if (n < out.length / stride) break;
     }
     return total;
   }
@@ -256,6 +277,7 @@ export class InflightTable {
     op.live = false;
     op.signal = undefined;
     op.onAbort = undefined;
+    op.onEvent = undefined;
     op.resolve = noop;
     op.reject = noop;
     this.#count--;

@@ -1,0 +1,737 @@
+/**
+ * `Ring`: io_uring from Node, through the raw syscalls and the mmapped rings
+ * (native/uring.cc; no liburing). Every operation returns a Promise and
+ * takes an `AbortSignal`; a per-operation `timeoutMs` becomes a linked
+ * timeout in the kernel.
+ *
+ * - **Batching.** Operations started in one JS turn are published together
+ *   and go to the kernel in one `io_uring_enter`, from a microtask;
+ *   `ring.submit()` forces it sooner. When the ring is full, further
+ *   operations wait in a queue in order: they are never rejected.
+ * - **Completions.** An eventfd registered with the ring is watched on this
+ *   thread's loop; one wake-up reaps every ready completion. Right after
+ *   submitting, the ring is reaped too: a read served from the page cache
+ *   completes inside `io_uring_enter` and settles without waiting for the
+ *   loop.
+ * - **Buffers.** The kernel reads and writes native bounce buffers, never
+ *   the caller's memory: writes copy in at submission, reads copy out when
+ *   reaped. A buffer detached or shrunk while its read is in flight cannot
+ *   be corrupted; the read rejects with `ERR_INVALID_STATE` instead.
+ *
+ * @module
+ */
+import { constants as osConstants } from 'node:os';
+import { errnoError, illegalConstructor, invalidArgValue } from '../errors.js';
+import { encodeAddress, resolveOpenFlags, type OpenFlagString, type SocketAddress } from '../fd.js';
+import { constant, native, type NativeRing } from '../native.js';
+import { validateBoolean, validateBufferArray, validateFd, validateInteger, validateOptions, validatePath, validateSignal, validateTimeout } from '../validate.js';
+import { CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions } from './inflight.js';
+
+/** Options of {@link Ring.create}. */
+export interface RingOptions {
+  /** Submission queue entries (rounded up to a power of 2 by the kernel); default 256. Also how many operations are in the kernel at once. */
+  entries?: number;
+  /** Completion queue entries (`IORING_SETUP_CQSIZE`); default twice `entries`. */
+  cqEntries?: number;
+  /**
+   * A kernel thread polls the submission queue (`IORING_SETUP_SQPOLL`), so
+   * submitting needs no syscall while it is awake; `idleMs` is how long it
+   * spins before sleeping (default 1000), `cpu` pins it (`IORING_SETUP_SQ_AFF`).
+   */
+  sqpoll?: boolean | { idleMs?: number; cpu?: number };
+  /**
+   * Busy-poll completions (`IORING_SETUP_IOPOLL`): only for `O_DIRECT` files
+   * on devices with polled queues. Completions are then polled from the
+   * loop (`setImmediate`) while operations are in flight.
+   */
+  iopoll?: boolean;
+  /** `IORING_SETUP_SINGLE_ISSUER`: only this thread submits (it always is). */
+  singleIssuer?: boolean;
+  /** `IORING_SETUP_COOP_TASKRUN`: no interrupting the thread to post completions. */
+  coopTaskrun?: boolean;
+  /** `IORING_SETUP_DEFER_TASKRUN` (needs `singleIssuer`): completions are posted when this thread reaps. */
+  deferTaskrun?: boolean;
+}
+
+/** What every {@link Ring} operation accepts. */
+export interface RingOperationOptions extends OperationOptions {
+  /** Fails the operation with `ETIME` if it has not completed in this many ms (a linked timeout). */
+  timeoutMs?: number;
+  /** `fd` is an index into the files registered with {@link Ring.registerFiles} (`IOSQE_FIXED_FILE`). */
+  fixedFile?: boolean;
+}
+
+/** Options of {@link Ring.read} and {@link Ring.write}. */
+export interface RingReadWriteOptions extends ReadWriteOptions, RingOperationOptions {}
+/** Options of {@link Ring.readv} and {@link Ring.writev}. */
+export interface RingVectoredOptions extends VectoredOptions, RingOperationOptions {}
+/** Options of {@link Ring.recv} and {@link Ring.send}. */
+export interface RingSocketOptions extends RingOperationOptions {
+  offset?: number;
+  length?: number;
+  /** `MSG_*` flags; default 0. */
+  flags?: number;
+}
+
+/** Options of {@link Ring.openat}. */
+export interface RingOpenOptions extends RingOperationOptions {
+  /** As `open()` takes them; default `'r'`. `O_CLOEXEC` is always added. */
+  flags?: OpenFlagString | number;
+  /** Permissions of a created file; default `0o666`. */
+  mode?: number;
+  /** The directory `path` is relative to; default the working directory. */
+  dirfd?: number;
+}
+
+/** What {@link Ring.statx} returns. */
+export interface RingStat {
+  /** The `STATX_*` bits the kernel filled in. */
+  mask: number;
+  /** File type and permissions (`st_mode`). */
+  mode: number;
+  /** Size in bytes. */
+  size: number;
+  /** The preferred I/O block size. */
+  blksize: number;
+}
+
+/** What the kernel made of a {@link Ring}. */
+export interface RingInfo {
+  sqEntries: number;
+  cqEntries: number;
+  /** `IORING_FEAT_*` bits. */
+  features: number;
+  /** The `IORING_SETUP_*` flags it was made with. */
+  flags: number;
+}
+
+const CLOSE_WAIT_MS = 2000;
+let constructing = false;
+
+/**
+ * One io_uring. Implements {@link AsyncIo}, so `createAsyncIo()` can hand it
+ * out, and adds the operations only io_uring has.
+ *
+ * @example
+ * ```ts
+ * import { Ring, open } from 'iomodes';
+ * using ring = Ring.create({ entries: 64 });
+ * const fd = open('/etc/hostname');
+ * const buf = Buffer.alloc(256);
+ * const n = await ring.read(fd, buf, { position: 0 });
+ * console.log(buf.subarray(0, n).toString());
+ * ```
+ */
+export class Ring implements AsyncIo {
+  readonly backend = 'io_uring' as const;
+  readonly #native: NativeRing;
+  readonly #table: InflightTable;
+  readonly #watcher: CompletionWatcher;
+  readonly #iopoll: boolean;
+  #flushQueued = false;
+  #polling = false;
+
+  /**
+   * Makes a ring (`io_uring_setup`), maps it, and registers its eventfd.
+   *
+   * @throws {@link IoError} from `io_uring_setup` (`EPERM` when the sysctl
+   *   or a seccomp filter refuses; `ioUringAvailable()` says which)
+   * @example
+   * ```ts
+   * const ring = Ring.create({ entries: 256, singleIssuer: true, deferTaskrun: true });
+   * ```
+   */
+  static create(options?: RingOptions): Ring {
+    validateOptions(options as unknown);
+    const o = options ?? {};
+    const known = ['entries', 'cqEntries', 'sqpoll', 'iopoll', 'singleIssuer', 'coopTaskrun', 'deferTaskrun'];
+    for (const key of Object.keys(o)) if (!known.includes(key)) throw invalidArgValue(`options.${key}`, (o as Record<string, unknown>)[key], 'is not a Ring option');
+    const entries = o.entries ?? 256;
+    validateInteger(entries, 'options.entries', 1, 32768);
+    let flags = 0;
+    const cqEntries = o.cqEntries ?? 0;
+    if (o.cqEntries !== undefined) {
+      validateInteger(cqEntries, 'options.cqEntries', entries, 65536);
+      flags |= constant('IORING_SETUP_CQSIZE');
+    }
+    let idle = 0;
+    let cpu = -1;
+    if (o.sqpoll !== undefined && o.sqpoll !== false) {
+      flags |= constant('IORING_SETUP_SQPOLL');
+      if (o.sqpoll !== true) {
+        validateOptions(o.sqpoll as unknown, 'options.sqpoll');
+        idle = o.sqpoll.idleMs ?? 1000;
+        validateInteger(idle, 'options.sqpoll.idleMs', 0, 2 ** 32 - 1);
+        if (o.sqpoll.cpu !== undefined) {
+          validateInteger(o.sqpoll.cpu, 'options.sqpoll.cpu', 0, 2 ** 31 - 1);
+          cpu = o.sqpoll.cpu;
+          flags |= constant('IORING_SETUP_SQ_AFF');
+        }
+      } else idle = 1000;
+    }
+    const flag = (name: 'iopoll' | 'singleIssuer' | 'coopTaskrun' | 'deferTaskrun', setup: string): void => {
+      const v = o[name];
+      if (v === undefined) return;
+      validateBoolean(v, `options.${name}`);
+      if (v) flags |= constant(setup);
+    };
+    flag('iopoll', 'IORING_SETUP_IOPOLL');
+    flag('singleIssuer', 'IORING_SETUP_SINGLE_ISSUER');
+    flag('coopTaskrun', 'IORING_SETUP_COOP_TASKRUN');
+    flag('deferTaskrun', 'IORING_SETUP_DEFER_TASKRUN');
+    if (o.deferTaskrun && !o.singleIssuer) throw invalidArgValue('options.deferTaskrun', true, 'needs options.singleIssuer');
+    const ring = new native.Ring();
+    const r = ring.open(entries, flags, cqEntries, idle, cpu);
+    if (r < 0) throw errnoError(r, 'io_uring_setup');
+    constructing = true;
+    try {
+      return new Ring(ring, o.iopoll === true);
+    } finally {
+      constructing = false;
+    }
+  }
+
+  /** @internal Use {@link Ring.create}. */
+  constructor(ring: NativeRing, iopoll: boolean) {
+    if (!constructing) throw illegalConstructor('Ring', 'Ring.create()');
+    this.#native = ring;
+    this.#iopoll = iopoll;
+    this.#table = new InflightTable(ring.capacity, 'Ring', (slot) => this.#cancel(slot), 3, () => this.#schedule());
+    this.#watcher = new CompletionWatcher(ring.eventfd, () => this.#reap());
+  }
+
+  /** Sizes, features and flags of this ring. */
+  get info(): RingInfo {
+    this.#table.checkOpen();
+    return this.#native.info;
+  }
+
+  /** The ring's fd (owned: `close()` of it is refused), or -1 once closed. */
+  get fd(): number {
+    return this.#table.closed ? -1 : this.#native.fd;
+  }
+
+  get pending(): number {
+    return this.#table.pending;
+  }
+
+  get closed(): boolean {
+    return this.#table.closed;
+  }
+
+  /**
+   * Reads into `buffer` (`IORING_OP_READ`); `position` null or -1 reads at
+   * the fd's offset and advances it (pipes, sockets).
+   *
+   * @returns bytes read; 0 at end of file
+   * @example
+   * ```ts
+   * const n = await ring.read(fd, Buffer.alloc(4096), { position: 0, timeoutMs: 1000 });
+   * ```
+   */
+  read(fd: number, buffer: ArrayBufferView, options?: RingReadWriteOptions): Promise<number> {
+    return this.#readWrite('read', fd, buffer, options);
+  }
+
+  /**
+   * Writes from `buffer` (`IORING_OP_WRITE`); its bytes are copied when the
+   * call is made, so the buffer may be reused at once.
+   *
+   * @returns bytes written
+   * @example
+   * ```ts
+   * await ring.write(fd, Buffer.from('hello\n'), { position: 0 });
+   * ```
+   */
+  write(fd: number, buffer: ArrayBufferView, options?: RingReadWriteOptions): Promise<number> {
+    return this.#readWrite('write', fd, buffer, options);
+  }
+
+  #readWrite(which: 'read' | 'write', fd: number, buffer: ArrayBufferView, options: RingReadWriteOptions | undefined): Promise<number> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    const { offset, length, position, signal } = resolveReadWrite(buffer, options, true);
+    const [timeoutMs, sqeFlags] = this.#tail(options);
+    const ring = this.#native;
+    return this.#start(`io_uring:${which}`, fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, position, timeoutMs, sqeFlags));
+  }
+
+  /**
+   * Reads into several buffers in order (`IORING_OP_READV`).
+   *
+   * @returns total bytes read
+   * @example
+   * ```ts
+   * await ring.readv(fd, [Buffer.alloc(16), Buffer.alloc(4080)], { position: 0 });
+   * ```
+   */
+  readv(fd: number, buffers: readonly ArrayBufferView[], options?: RingVectoredOptions): Promise<number> {
+    return this.#vectored('readv', fd, buffers, options);
+  }
+
+  /**
+   * Writes several buffers in order (`IORING_OP_WRITEV`).
+   *
+   * @returns total bytes written
+   * @example
+   * ```ts
+   * await ring.writev(fd, [Buffer.from('a'), Buffer.from('b')], { position: 0 });
+   * ```
+   */
+  writev(fd: number, buffers: readonly ArrayBufferView[], options?: RingVectoredOptions): Promise<number> {
+    return this.#vectored('writev', fd, buffers, options);
+  }
+
+  #vectored(which: 'readv' | 'writev', fd: number, buffers: readonly ArrayBufferView[], options: RingVectoredOptions | undefined): Promise<number> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    const views = validateBufferArray(buffers, 1024);
+    validateOptions(options as unknown);
+    const position = resolvePosition(options?.position, true);
+    validateSignal(options?.signal);
+    const [timeoutMs, sqeFlags] = this.#tail(options);
+    const ring = this.#native;
+    return this.#start(`io_uring:${which}`, fd, options?.signal, (slot) => ring[which](slot, fd, views, position, timeoutMs, sqeFlags));
+  }
+
+  /**
+   * Flushes the file to the device (`IORING_OP_FSYNC`). Operations submitted
+   * before it are not ordered before it by the kernel: await them first.
+   *
+   * @example
+   * ```ts
+   * await ring.write(fd, data, { position: 0 });
+   * await ring.fsync(fd);
+   * ```
+   */
+  async fsync(fd: number, options?: RingOperationOptions): Promise<void> {
+    await this.#fsync(fd, false, options);
+  }
+
+  /**
+   * Flushes the file's data (`IORING_OP_FSYNC` with `IORING_FSYNC_DATASYNC`).
+   *
+   * @example
+   * ```ts
+   * await ring.fdatasync(fd);
+   * ```
+   */
+  async fdatasync(fd: number, options?: RingOperationOptions): Promise<void> {
+    await this.#fsync(fd, true, options);
+  }
+
+  #fsync(fd: number, datasync: boolean, options: RingOperationOptions | undefined): Promise<number> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    const [timeoutMs, sqeFlags, signal] = this.#tail(options);
+    return this.#start(datasync ? 'io_uring:fdatasync' : 'io_uring:fsync', fd, signal, (slot) => this.#native.fsync(slot, fd, datasync, timeoutMs, sqeFlags));
+  }
+
+  /**
+   * Opens a file (`IORING_OP_OPENAT`), close-on-exec.
+   *
+   * @returns the new fd
+   * @example
+   * ```ts
+   * const fd = await ring.openat('/etc/hostname');
+   * ```
+   */
+  openat(path: string, options?: RingOpenOptions): Promise<number> {
+    this.#table.checkOpen();
+    validatePath(path);
+    validateOptions(options as unknown);
+    const flags = resolveOpenFlags(options?.flags ?? 'r', 'options.flags') | constant('O_CLOEXEC');
+    const mode = options?.mode ?? 0o666;
+    validateInteger(mode, 'options.mode', 0, 0o7777);
+    const dirfd = options?.dirfd ?? constant('AT_FDCWD');
+    if (options?.dirfd !== undefined) validateFd(dirfd, 'options.dirfd');
+    const [timeoutMs, sqeFlags, signal] = this.#tail(options);
+    return this.#start('io_uring:openat', -1, signal, (slot) => this.#native.openat(slot, dirfd, path, flags, mode, timeoutMs, sqeFlags));
+  }
+
+  /**
+   * Closes an fd through the ring (`IORING_OP_CLOSE`). An fd an iomodes
+   * object owns (an `Epoll`'s, a ring's) is refused with `EBUSY`.
+   *
+   * @example
+   * ```ts
+   * await ring.closeFd(await ring.openat('/etc/hostname'));
+   * ```
+   */
+  async closeFd(fd: number, options?: RingOperationOptions): Promise<void> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    const [timeoutMs, sqeFlags, signal] = this.#tail(options);
+    await this.#start('io_uring:close', fd, signal, (slot) => this.#native.closeFd(slot, fd, timeoutMs, sqeFlags));
+  }
+
+  /**
+   * `statx(2)` through the ring (`IORING_OP_STATX`).
+   *
+   * @example
+   * ```ts
+   * const { size } = await ring.statx('/etc/hostname');
+   * ```
+   */
+  async statx(path: string, options?: RingOperationOptions & { dirfd?: number }): Promise<RingStat> {
+    this.#table.checkOpen();
+    validatePath(path);
+    validateOptions(options as unknown);
+    const dirfd = options?.dirfd ?? constant('AT_FDCWD');
+    if (options?.dirfd !== undefined) validateFd(dirfd, 'options.dirfd');
+    const [timeoutMs, sqeFlags, signal] = this.#tail(options);
+    const out = new Uint8Array(constant('sizeof_statx'));
+    await this.#start('io_uring:statx', -1, signal, (slot) =>
+      this.#native.statx(slot, dirfd, path, constant('AT_STATX_SYNC_AS_STAT'), constant('STATX_BASIC_STATS'), out, timeoutMs, sqeFlags),
+    );
+    const view = new DataView(out.buffer);
+    const at = (field: string): number => constant(`offsetof_statx_${field}`);
+    return {
+      mask: view.getUint32(at('mask'), true),
+      mode: view.getUint16(at('mode'), true),
+      size: Number(view.getBigUint64(at('size'), true)),
+      blksize: view.getUint32(at('blksize'), true),
+    };
+  }
+
+  /**
+   * Accepts a connection (`IORING_OP_ACCEPT`); the new socket is
+   * close-on-exec, and non-blocking unless `nonblocking: false`.
+   *
+   * @returns the connected socket's fd
+   * @example
+   * ```ts
+   * const conn = await ring.accept(listener);
+   * ```
+   */
+  accept(fd: number, options?: RingOperationOptions & { nonblocking?: boolean }): Promise<number> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    validateOptions(options as unknown);
+    if (options?.nonblocking !== undefined) validateBoolean(options.nonblocking, 'options.nonblocking');
+    const flags = constant('SOCK_CLOEXEC') | (options?.nonblocking === false ? 0 : constant('SOCK_NONBLOCK'));
+    const [timeoutMs, sqeFlags, signal] = this.#tail(options);
+    return this.#start('io_uring:accept', fd, signal, (slot) => this.#native.accept(slot, fd, flags, timeoutMs, sqeFlags));
+  }
+
+  /**
+   * Connects a socket (`IORING_OP_CONNECT`).
+   *
+   * @example
+   * ```ts
+   * await ring.connect(sock, { host: '127.0.0.1', port: 8080 });
+   * ```
+   */
+  async connect(fd: number, address: SocketAddress, options?: RingOperationOptions): Promise<void> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    const [family, host, port] = encodeAddress(address);
+    const [timeoutMs, sqeFlags, signal] = this.#tail(options);
+    await this.#start('io_uring:connect', fd, signal, (slot) => this.#native.connect(slot, fd, family, host, port, timeoutMs, sqeFlags));
+  }
+
+  /**
+   * Receives from a socket (`IORING_OP_RECV`).
+   *
+   * @returns bytes received; 0 when the peer has shut down
+   * @example
+   * ```ts
+   * const n = await ring.recv(sock, Buffer.alloc(64));
+   * ```
+   */
+  recv(fd: number, buffer: ArrayBufferView, options?: RingSocketOptions): Promise<number> {
+    return this.#socket('recv', fd, buffer, options);
+  }
+
+  /**
+   * Sends on a socket (`IORING_OP_SEND`).
+   *
+   * @returns bytes sent
+   * @example
+   * ```ts
+   * await ring.send(sock, Buffer.from('ping'));
+   * ```
+   */
+  send(fd: number, buffer: ArrayBufferView, options?: RingSocketOptions): Promise<number> {
+    return this.#socket('send', fd, buffer, options);
+  }
+
+  #socket(which: 'recv' | 'send', fd: number, buffer: ArrayBufferView, options: RingSocketOptions | undefined): Promise<number> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    const { offset, length, signal } = resolveReadWrite(buffer, options === undefined ? undefined : { offset: options.offset, length: options.length, signal: options.signal }, true);
+    const flags = options?.flags ?? 0;
+    validateInteger(flags, 'options.flags', 0, 2 ** 31 - 1);
+    const [timeoutMs, sqeFlags] = this.#tail(options);
+    const ring = this.#native;
+    return this.#start(`io_uring:${which}`, fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, flags, timeoutMs, sqeFlags));
+  }
+
+  /**
+   * Waits once for `events` (`POLLIN`, `POLLOUT`, ... from `POLL`) on `fd`
+   * (`IORING_OP_POLL_ADD`).
+   *
+   * @returns the ready events
+   * @example
+   * ```ts
+   * import { POLL } from 'iomodes';
+   * await ring.poll(sock, POLL.IN);
+   * ```
+   */
+  poll(fd: number, events: number, options?: RingOperationOptions): Promise<number> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    validateInteger(events, 'events', 0, 2 ** 32 - 1);
+    const [timeoutMs, sqeFlags, signal] = this.#tail(options);
+    return this.#start('io_uring:poll', fd, signal, (slot) => this.#native.poll(slot, fd, events, false, timeoutMs, sqeFlags));
+  }
+
+  /**
+   * Waits for `events` on `fd` again and again (a multishot
+   * `IORING_OP_POLL_ADD`): each readiness is one value of the iterator,
+   * until the signal aborts it (the iterator then throws an `AbortError`),
+   * the loop breaks (which cancels it), or the kernel ends it.
+   *
+   * @example
+   * ```ts
+   * const ac = new AbortController();
+   * for await (const revents of ring.pollMultishot(sock, POLL.IN, { signal: ac.signal })) {
+   *   drain(sock);
+   * }
+   * ```
+   */
+  pollMultishot(fd: number, events: number, options?: OperationOptions): AsyncIterableIterator<number> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    validateInteger(events, 'events', 0, 2 ** 32 - 1);
+    validateOptions(options as unknown);
+    validateSignal(options?.signal);
+    const queue: number[] = [];
+    let wake: (() => void) | undefined;
+    let ended = false;
+    let failure: unknown;
+    const stop = new AbortController();
+    const signal = options?.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+    const done = this.#table.start('io_uring:poll', fd, signal, (slot) => this.#native.poll(slot, fd, events, true, -1, 0), (revents) => {
+      queue.push(revents);
+      wake?.();
+    });
+    done.then(
+      (revents) => {
+        queue.push(revents);
+        ended = true;
+        wake?.();
+      },
+      (error: unknown) => {
+        if (!(stop.signal.aborted && (error as { code?: string }).code === 'ABORT_ERR')) failure = error;
+        ended = true;
+        wake?.();
+      },
+    );
+    const iterator: AsyncIterableIterator<number> = {
+      next: async () => {
+        while (queue.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        if (queue.length > 0) return { value: queue.shift()!, done: false };
+        if (failure !== undefined) throw failure;
+        return { value: undefined, done: true };
+      },
+      return: async () => {
+        if (!ended) {
+          stop.abort();
+          await done.catch(() => {});
+        }
+        queue.length = 0;
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Resolves after `ms` milliseconds, timed by the kernel (`IORING_OP_TIMEOUT`).
+   *
+   * @example
+   * ```ts
+   * await ring.timeout(10);
+   * ```
+   */
+  async timeout(ms: number, options?: OperationOptions): Promise<void> {
+    this.#table.checkOpen();
+    const wait = validateTimeout(ms, 'ms');
+    if (wait < 0) throw invalidArgValue('ms', ms, 'must be finite');
+    validateOptions(options as unknown);
+    validateSignal(options?.signal);
+    await this.#start('io_uring:timeout', -1, options?.signal, (slot) => this.#native.timeout(slot, wait, 0));
+  }
+
+  /**
+   * Cancels every operation in flight on `fd` (`IORING_OP_ASYNC_CANCEL`
+   * with `IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL`); each rejects
+   * with `ECANCELED` (an `AbortError` if its own signal asked first).
+   *
+   * @returns how many operations were cancelled
+   * @example
+   * ```ts
+   * const n = await ring.cancelFd(sock);
+   * ```
+   */
+  cancelFd(fd: number, options?: { fixedFile?: boolean }): Promise<number> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    const [, sqeFlags] = this.#tail(options);
+    return this.#start('io_uring:cancel', fd, undefined, (slot) => this.#native.cancelFd(slot, fd, sqeFlags));
+  }
+
+  /**
+   * Registers fds with the ring (`IORING_REGISTER_FILES`): an operation
+   * with `fixedFile: true` then names one by its index, and the kernel skips
+   * the fd lookup. Replaces any earlier registration.
+   *
+   * @example
+   * ```ts
+   * ring.registerFiles([fd]);
+   * await ring.read(0, buf, { position: 0, fixedFile: true });
+   * ```
+   */
+  registerFiles(fds: readonly number[]): void {
+    this.#table.checkOpen();
+    if (!Array.isArray(fds) || fds.length === 0 || fds.length > 65536) throw invalidArgValue('fds', fds, 'must be an array of 1 to 65536 fds');
+    const list = Int32Array.from(fds, (fd, i) => {
+      validateFd(fd, `fds[${i}]`);
+      return fd;
+    });
+    if (this.#registered) this.#native.unregisterFiles();
+    const r = this.#native.registerFiles(list);
+    if (r < 0) throw errnoError(r, 'io_uring_register');
+    this.#registered = true;
+  }
+
+  #registered = false;
+
+  /**
+   * Drops the files {@link Ring.registerFiles} registered.
+   *
+   * @example
+   * ```ts
+   * ring.unregisterFiles();
+   * ```
+   */
+  unregisterFiles(): void {
+    this.#table.checkOpen();
+    if (!this.#registered) return;
+    const r = this.#native.unregisterFiles();
+    if (r < 0) throw errnoError(r, 'io_uring_register');
+    this.#registered = false;
+  }
+
+  /**
+   * Submits the operations started so far now, instead of at the end of
+   * this turn.
+   *
+   * @returns how many submission entries the kernel took
+   * @example
+   * ```ts
+   * ring.read(fd, buf, { position: 0 });
+   * ring.submit(); // in the kernel before any await
+   * ```
+   */
+  submit(): number {
+    this.#table.checkOpen();
+    return this.#flush();
+  }
+
+  /**
+   * Cancels what is in flight, waits up to 2 s for the kernel to let go of
+   * every buffer, then unmaps and closes the ring. Pending promises reject
+   * with an `AbortError` (or resolve, if they completed first). Anything the
+   * kernel did not release in time is leaked on purpose
+   * (`debugCounters().leakedOnTeardown`), never freed under it. Idempotent.
+   *
+   * @example
+   * ```ts
+   * ring.close();
+   * ```
+   */
+  close(): void {
+    if (this.#table.closed) return;
+    const live = this.#table.close();
+    for (const slot of live) this.#native.cancel(slot);
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    while (this.#table.inKernel > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      this.#native.wait(Math.ceil(left));
+      this.#table.reap(this.#native);
+    }
+    this.#native.close();
+    this.#table.abandon();
+    this.#watcher.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** The (timeoutMs, sqeFlags, signal) every operation takes. */
+  #tail(options: RingOperationOptions | undefined): [number, number, AbortSignal | undefined] {
+    validateOptions(options as unknown);
+    if (options === undefined) return [-1, 0, undefined];
+    validateSignal(options.signal);
+    let timeoutMs = -1;
+    if (options.timeoutMs !== undefined) {
+      timeoutMs = validateTimeout(options.timeoutMs, 'options.timeoutMs');
+    }
+    let sqeFlags = 0;
+    if (options.fixedFile !== undefined) {
+      validateBoolean(options.fixedFile, 'options.fixedFile');
+      if (options.fixedFile) sqeFlags = constant('IOSQE_FIXED_FILE');
+    }
+    return [timeoutMs, sqeFlags, options.signal];
+  }
+
+  #start(syscall: string, fd: number, signal: AbortSignal | undefined, submit: (slot: number) => number): Promise<number> {
+    return this.#table.start(syscall, fd, signal, submit);
+  }
+
+  #schedule(): void {
+    this.#watcher.ref(true);
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      if (!this.#table.closed) this.#flush();
+    });
+  }
+
+  #flush(): number {
+    const r = this.#native.submit();
+    // Cached reads completed inside io_uring_enter: settle them now.
+    this.#reap();
+    if (r < 0 && r !== -osConstants.errno.EBUSY && r !== -osConstants.errno.EAGAIN) throw errnoError(r, 'io_uring_enter');
+    return Math.max(r, 0);
+  }
+
+  #reap(): void {
+    if (this.#table.closed) return;
+    this.#table.reap(this.#native);
+    const busy = this.#table.pending > 0;
+    this.#watcher.ref(busy);
+    if (busy && this.#iopoll && !this.#polling) {
+      // IOPOLL rings raise no completion event: poll from the loop.
+      this.#polling = true;
+      setImmediate(() => {
+        this.#polling = false;
+        this.#reap();
+      });
+    }
+  }
+
+  #cancel(slot: number): void {
+    if (this.#native.cancel(slot) === 0) this.#schedule();
+  }
+}
+
