@@ -1,11 +1,16 @@
 /**
- * Asynchronous I/O: `io_uring` and Linux native AIO. For now, the probes
- * `iomodes doctor` uses: whether this process may create an io_uring or an
- * AIO context, and if not, why not (a container's seccomp profile, the
- * `kernel.io_uring_disabled` sysctl, a kernel built without it, a limit).
+ * Asynchronous I/O: `io_uring` ({@link Ring}), Linux native AIO, POSIX AIO
+ * and a threadpool backend, each in `lib/async/`, behind one interface
+ * ({@link AsyncIo}); and the probes `iomodes doctor` uses: whether this
+ * process may create an io_uring or an AIO context, and if not, why not (a
+ * container's seccomp profile, the `kernel.io_uring_disabled` sysctl, a
+ * kernel built without it, a limit).
  *
  * @module
  */
+export { Ring } from './async/ring.js';
+export type { RingInfo, RingOpenOptions, RingOperationOptions, RingOptions, RingReadWriteOptions, RingSocketOptions, RingStat, RingVectoredOptions } from './async/ring.js';
+export type { AsyncBackend, AsyncIo, OperationOptions, ReadWriteOptions, VectoredOptions } from './async/inflight.js';
 import { readProc, readProcNumber, seccompMode, statusField } from './proc.js';
 import { errnoError } from './errors.js';
 import { close } from './fd.js';

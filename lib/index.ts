@@ -50,10 +50,28 @@ export type { DebugCounters, Limit, Resource } from './system.js';
 export { FD_SETSIZE, POLL, select, poll, Poller, Epoll } from './multiplex.js';
 export type { SelectResult, PollEntry, PollEvent, EpollEvent, EpollOptions, EpollWaitOptions } from './multiplex.js';
 
-// lib/signal.ts, lib/async.ts, lib/direct.ts: probes used by `iomodes doctor`
+// lib/signal.ts, lib/direct.ts: probes used by `iomodes doctor`; lib/async.ts: asynchronous I/O and its probes
 export { realtimeSignals } from './signal.js';
 export type { RealtimeSignals } from './signal.js';
-export { ioUringAvailable, aioAvailable } from './async.js';
-export type { AioProbe, IoUringProbe, Unavailable, UnavailableReason } from './async.js';
+export { ioUringAvailable, aioAvailable, Ring } from './async.js';
+export type {
+  AioProbe,
+  AsyncBackend,
+  AsyncIo,
+  IoUringProbe,
+  OperationOptions,
+  ReadWriteOptions,
+  RingInfo,
+  RingOpenOptions,
+  RingOperationOptions,
+  RingOptions,
+  RingReadWriteOptions,
+  RingSocketOptions,
+  RingStat,
+  RingVectoredOptions,
+  Unavailable,
+  UnavailableReason,
+  VectoredOptions,
+} from './async.js';
 export { directIoAlignment, directIoAvailable } from './direct.js';
 export type { DirectIoAlignment, DirectIoProbe } from './direct.js';

@@ -20,11 +20,70 @@ Bounce::~Bounce() {
   if (pinned()) Abandon();
 }
 
+// Page-aligned allocations are slow in glibc (posix_memalign splits a larger
+// chunk each time), and an operation makes one per call: blocks of up to
+// kCachedMax bytes are kept for reuse, per thread, in power-of-two classes.
+static const size_t kCachedMax = 1 << 20;
+static const size_t kClasses = 9;  // 4 KiB .. 1 MiB
+static const size_t kPerClass = 256;
+
+namespace {
+struct BlockCache {
+  std::vector<void*> free_blocks[kClasses];
+  ~BlockCache() {
+    for (auto& list : free_blocks)
+      for (void* p : list) free(p);
+  }
+};
+thread_local BlockCache cache;
+
+size_t
+ClassOf(size_t size, size_t* rounded) {
+  size_t c = 0, n = kAlign;
+  while (n < size) {
+    n <<= 1;
+    c++;
+  }
+  *rounded = n;
+  return c;
+}
+}  // namespace
+
+static void*
+TakeBlock(size_t size) {
+  if (size > kCachedMax) {
+    void* p = nullptr;
+    return posix_memalign(&p, kAlign, size) == 0 ? p : nullptr;
+  }
+  size_t rounded;
+  std::vector<void*>& list = cache.free_blocks[ClassOf(size, &rounded)];
+  if (!list.empty()) {
+    void* p = list.back();
+    list.pop_back();
+    return p;
+  }
+  void* p = nullptr;
+  return posix_memalign(&p, kAlign, rounded) == 0 ? p : nullptr;
+}
+
+static void
+GiveBlock(void* p, size_t size) {
+  if (size <= kCachedMax) {
+    size_t rounded;
+    std::vector<void*>& list = cache.free_blocks[ClassOf(size, &rounded)];
+    if (list.size() < kPerClass) {
+      list.push_back(p);
+      return;
+    }
+  }
+  free(p);
+}
+
 bool
 Bounce::Allocate(napi_env env, size_t size) {
-  void* p = nullptr;
   // At least one byte, so a zero-length operation still has a valid address.
-  if (posix_memalign(&p, kAlign, size == 0 ? 1 : size) != 0) {
+  void* p = TakeBlock(size == 0 ? 1 : size);
+  if (p == nullptr) {
     Napi::Error::New(env, "iomodes: out of memory for a bounce buffer")
         .ThrowAsJavaScriptException();
     return false;
@@ -148,7 +207,7 @@ Bounce::FinishCopy(long result, size_t count) {
       left -= n;
     }
   }
-  free(data_);
+  GiveBlock(data_, size_ == 0 ? 1 : size_);
   Release();
   return result;
 }
