@@ -276,7 +276,9 @@ describe.runIf(haveRing)('Ring', () => {
     const structured = new Uint8Array(4096);
     const b = r.read(rd, structured);
     structuredClone(structured.buffer, { transfer: [structured.buffer] });
-    const rab = new ArrayBuffer(4096, { maxByteLength: 8192 });
+    // A resizable ArrayBuffer (ES2024: not in this project's TypeScript lib).
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+    const rab = new Resizable(4096, { maxByteLength: 8192 });
     const c = r.read(rd, new Uint8Array(rab, 0, 4096));
     rab.resize(0);
     (globalThis as { gc?: () => void }).gc!();
