@@ -22,6 +22,7 @@ import { validateOneOf, validateOptions } from '../validate.js';
 import { READABLE, WRITABLE, type Backend, type BackendName, type FdState } from './backends/backend.js';
 import { EpollBackend } from './backends/epoll.js';
 import { PollBackend } from './backends/poll.js';
+import { UringBackend, type RingIo } from './backends/uring.js';
 import { concurrentUse, deadlock, invalidState, outsideTask } from './errors.js';
 import { TimerHeap, type TimerEntry } from './heap.js';
 import { PARK } from './types.js';
@@ -31,7 +32,11 @@ export { HANGUP, READABLE, WRITABLE } from './backends/backend.js';
 
 /** Options for {@link createHub}. */
 export interface HubOptions {
-  /** The readiness backend: `'epoll'` (default) or `'poll'`. The same task code runs on either. */
+  /**
+   * The backend: `'epoll'` (default), `'poll'`, or `'io_uring'`, on which a
+   * task's reads, writes, accepts and connects are ring operations instead
+   * of readiness waits plus syscalls. The same task code runs on each.
+   */
   backend?: BackendName;
   /**
    * `'real'` (default) or `'virtual'`: on the virtual clock, time stands
@@ -106,6 +111,8 @@ export class Hub {
   readonly clock: 'real' | 'virtual';
 
   readonly #backend: Backend;
+  /** @internal The io_uring backend's completion-based I/O, or undefined on a readiness backend. */
+  readonly ringIo: RingIo | undefined;
   // The ready queue: a growable ring of tasks.
   #ring: (Task | undefined)[] = new Array(256);
   #head = 0;
@@ -146,11 +153,13 @@ export class Hub {
     validateOptions(options as unknown);
     const backend = options.backend ?? 'epoll';
     const clock = options.clock ?? 'real';
-    validateOneOf(backend, 'options.backend', ['epoll', 'poll']);
+    validateOneOf(backend, 'options.backend', ['epoll', 'poll', 'io_uring']);
     validateOneOf(clock, 'options.clock', ['real', 'virtual']);
     this.backend = backend;
     this.clock = clock;
-    this.#backend = backend === 'epoll' ? new EpollBackend() : new PollBackend();
+    const made = backend === 'epoll' ? new EpollBackend() : backend === 'poll' ? new PollBackend() : new UringBackend();
+    this.#backend = made;
+    this.ringIo = made instanceof UringBackend ? made.io : undefined;
     beforeClose.add(this.#onClose);
   }
 
@@ -590,6 +599,19 @@ export class Hub {
     if (bits & WRITABLE && state.writer !== undefined) this.resume(state.writer, state.writerTicket);
   }
 
+  /**
+   * @internal A task parks on a ring operation (io_uring backend): it counts
+   * as a waiter, as a task parked on an fd does.
+   */
+  ioStarted(): void {
+    if (++this.#waiters === 1) this.#refBackend();
+  }
+
+  /** @internal The ring operation completed, or was cancelled. */
+  ioEnded(): void {
+    if (--this.#waiters === 0) this.#refBackend();
+  }
+
   // ------------------------------------------------------------- promises
 
   /** @internal A task starts waiting on a promise (`call`). */
@@ -622,7 +644,11 @@ export class Hub {
   // the Node timer and the backend watch for what tasks now wait on.
   #afterEvents(): void {
     if (this.#blocking) return;
-    if (this.drain(BUDGET)) {
+    let more = this.drain(BUDGET);
+    // A completion backend submits the batch now; what completed at once
+    // woke tasks, which run in this same turn.
+    while (!more && this.#backend.flush?.(this.#dispatchBound) === true) more = this.drain(BUDGET);
+    if (more) {
       if (!this.#drainQueued) {
         this.#drainQueued = true;
         setImmediate(this.#drainBound);
@@ -736,6 +762,7 @@ export class Hub {
         this.#backend.wait(timeout, this.#dispatchBound);
       }
     } finally {
+      this.#backend.flush?.(this.#dispatchBound);
       this.#driving = false;
       this.#blocking = false;
       this.#runCheck = undefined;

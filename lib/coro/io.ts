@@ -1,7 +1,11 @@
 /**
  * Cooperative I/O on non-blocking fds: each operation tries the syscall
  * first, and only when the kernel says `EAGAIN` parks the task until the hub
- * sees the fd ready, then tries again. Other tasks run meanwhile.
+ * sees the fd ready, then tries again. Other tasks run meanwhile. On the
+ * io_uring backend each operation is one ring operation instead: the task
+ * parks until the kernel posts its result (fds need not be non-blocking
+ * there, and regular files are read and written without blocking the
+ * thread).
  *
  * The fds must be non-blocking (`pipe({ nonblocking: true })`,
  * `socket(kind, { nonblocking: true })`, `setBlocking(fd, false)`): on a
@@ -13,9 +17,10 @@
  * @module
  */
 import { WOULD_BLOCK, type WouldBlock } from '../errors.js';
-import { close as closeFd, connect as connectNow, finishConnect, socketFlags, type SocketAddress, type SocketOptions } from '../fd.js';
+import { close as closeFd, connect as connectNow, encodeAddress, finishConnect, socketFlags, type SocketAddress, type SocketOptions } from '../fd.js';
 import { recv as recvNow, send as sendNow, tryAccept, tryRead, tryWrite } from '../nonblocking.js';
 import { validateBuffer, validateFd, validateRange } from '../validate.js';
+import { Completion, writingAll } from './completion.js';
 import { READABLE, useHub, WRITABLE } from './hub.js';
 import { PARK, type Instruction, type Operation } from './types.js';
 
@@ -90,6 +95,8 @@ export function read(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateFd(fd);
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
+  const hub = useHub();
+  if (hub.ringIo) return new Completion(hub, 'read()', 'read', fd, READABLE, (ring, slot) => ring.read(slot, fd, buffer, offset, n, -1, -1, 0));
   return retrying(fd, READABLE, () => tryRead(fd, buffer, offset, n));
 }
 
@@ -109,6 +116,8 @@ export function write(fd: number, buffer: ArrayBufferView, offset = 0, length?: 
   validateFd(fd);
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
+  const hub = useHub();
+  if (hub.ringIo) return writingAll(hub, 'write()', fd, buffer, offset, n, 'write');
   return writing(fd, buffer, offset, n);
 }
 
@@ -137,6 +146,8 @@ export function recv(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateFd(fd);
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
+  const hub = useHub();
+  if (hub.ringIo) return new Completion(hub, 'recv()', 'recv', fd, READABLE, (ring, slot) => ring.recv(slot, fd, buffer, offset, n, flags, -1, 0));
   return retrying(fd, READABLE, () => recvNow(fd, buffer, offset, n, flags));
 }
 
@@ -157,6 +168,8 @@ export function send(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateFd(fd);
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
+  const hub = useHub();
+  if (hub.ringIo) return new Completion(hub, 'send()', 'send', fd, WRITABLE, (ring, slot) => ring.send(slot, fd, buffer, offset, n, flags, -1, 0));
   return retrying(fd, WRITABLE, () => sendNow(fd, buffer, offset, n, flags));
 }
 
@@ -175,7 +188,9 @@ export function send(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
  */
 export function accept(fd: number, options: SocketOptions = { nonblocking: true }): Operation<number> {
   validateFd(fd);
-  socketFlags(options as Record<string, unknown>); // throws on bad options, before any wait
+  const flags = socketFlags(options as Record<string, unknown>); // throws on bad options, before any wait
+  const hub = useHub();
+  if (hub.ringIo) return new Completion(hub, 'accept()', 'accept', fd, READABLE, (ring, slot) => ring.accept(slot, fd, flags, -1, 0));
   return retrying(fd, READABLE, () => tryAccept(fd, options));
 }
 
@@ -198,6 +213,12 @@ export function connect(fd: number, address: SocketAddress): Operation<void> {
 }
 
 function* connecting(fd: number, address: SocketAddress): Generator<Instruction, void, unknown> {
+  const hub = useHub();
+  if (hub.ringIo) {
+    const [family, host, port] = encodeAddress(address);
+    yield* new Completion(hub, 'connect()', 'connect', fd, WRITABLE, (ring, slot) => ring.connect(slot, fd, family, host, port, -1, 0));
+    return;
+  }
   if (connectNow(fd, address)) return;
   yield* waiting(fd, WRITABLE);
   finishConnect(fd);

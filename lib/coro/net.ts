@@ -10,10 +10,11 @@ import { isIP } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { codedError, errnoError, invalidArgType, invalidArgValue, useAfterClose, WOULD_BLOCK } from '../errors.js';
 import { constant, native } from '../native.js';
-import { bind, close, connect as connectNow, finishConnect, getpeername, getsockname, listen as listenNow, setsockopt, shutdown, socket } from '../fd.js';
+import { bind, close, connect as connectNow, encodeAddress, finishConnect, getpeername, getsockname, listen as listenNow, setsockopt, shutdown, socket } from '../fd.js';
 import { tryAccept } from '../nonblocking.js';
 import { byteLengthOf, validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
-import { HANGUP, READABLE, useHub, WRITABLE } from './hub.js';
+import { Completion, writingAll } from './completion.js';
+import { HANGUP, READABLE, useHub, WRITABLE, type Hub } from './hub.js';
 import { FdOperation } from './operation.js';
 import { waiting } from './io.js';
 import { DONE_VOID, type Instruction, type Operation } from './types.js';
@@ -141,6 +142,12 @@ export class Server implements Disposable {
   }
 
   *#accepting(fd: number): Generator<Instruction, Stream, unknown> {
+    const hub = useHub();
+    if (hub.ringIo) {
+      const conn = yield* new Completion(hub, 'accept()', 'accept', fd, READABLE, (ring, slot) => ring.accept(slot, fd, SOCK_FLAGS, -1, 0));
+      if (this.#noDelay) setsockopt(conn, 'TCP_NODELAY', true);
+      return new Stream(conn);
+    }
     for (;;) {
       const conn = tryAccept(fd, { nonblocking: true });
       if (conn !== WOULD_BLOCK) {
@@ -199,7 +206,11 @@ function* connecting(kind: 'tcp4' | 'tcp6', host: string, port: number, noDelay:
   const fd = socket(kind, { nonblocking: true });
   try {
     if (noDelay) setsockopt(fd, 'TCP_NODELAY', true);
-    if (!connectNow(fd, { host, port })) {
+    const hub = useHub();
+    if (hub.ringIo) {
+      const [family, address, at] = encodeAddress({ host, port });
+      yield* new Completion(hub, 'connect()', 'connect', fd, WRITABLE, (ring, slot) => ring.connect(slot, fd, family, address, at, -1, 0));
+    } else if (!connectNow(fd, { host, port })) {
       yield* waiting(fd, WRITABLE);
       finishConnect(fd);
     }
@@ -269,7 +280,7 @@ export class Stream implements Disposable {
     const n = validateRange(buffer, offset, length);
     // Nothing read ahead (the common case): straight to the socket, with no
     // generator in between.
-    if (this.#buffered.length === 0) return new Receiving(this.#drain, fd, buffer, offset, n);
+    if (this.#buffered.length === 0) return receiving(this.#drain, fd, buffer, offset, n);
     return this.#read(fd, buffer, offset, n);
   }
 
@@ -280,7 +291,7 @@ export class Stream implements Disposable {
       this.#buffered = this.#buffered.subarray(n);
       return n;
     }
-    return yield* new Receiving(this.#drain, fd, buffer, offset, length);
+    return yield* receiving(this.#drain, fd, buffer, offset, length);
   }
 
   /**
@@ -356,7 +367,7 @@ export class Stream implements Disposable {
   // Appends up to `want` bytes from the socket to #buffered; false at EOF.
   *#fill(fd: number, want: number): Generator<Instruction, boolean, unknown> {
     const chunk = Buffer.allocUnsafe(Math.max(want, 4096));
-    const n = yield* new Receiving(this.#drain, fd, chunk, 0, chunk.length);
+    const n = yield* receiving(this.#drain, fd, chunk, 0, chunk.length);
     if (n === 0) return false;
     this.#buffered = this.#buffered.length === 0 ? chunk.subarray(0, n) : Buffer.concat([this.#buffered, chunk.subarray(0, n)]);
     return true;
@@ -376,7 +387,7 @@ export class Stream implements Disposable {
     const fd = this.#open();
     if (typeof data === 'string') data = Buffer.from(data);
     else validateBuffer(data, 'data');
-    return new Sending(fd, data, byteLengthOf(data, 'data'));
+    return sending(fd, data, byteLengthOf(data, 'data'));
   }
 
   /**
@@ -417,11 +428,30 @@ export class Stream implements Disposable {
   }
 }
 
+// On the io_uring backend the kernel does each recv and write: one ring
+// operation, no readiness wait.
+function receiving(drain: { drained: boolean }, fd: number, buffer: ArrayBufferView, offset: number, length: number): Operation<number> {
+  const hub = useHub();
+  if (hub.ringIo) return new Completion(hub, 'Stream.read()', 'recv', fd, READABLE, (ring, slot) => ring.recv(slot, fd, buffer, offset, length, 0, -1, 0));
+  return new Receiving(drain, fd, buffer, offset, length);
+}
+
+function sending(fd: number, data: ArrayBufferView, length: number): Operation<void> {
+  const hub = useHub();
+  if (hub.ringIo) return sendingAll(hub, fd, data, length);
+  return new Sending(fd, data, length);
+}
+
+function* sendingAll(hub: Hub, fd: number, data: ArrayBufferView, length: number): Generator<Instruction, void, unknown> {
+  yield* writingAll(hub, 'Stream.write()', fd, data, 0, length, 'write');
+}
+
 // The hot paths of a Stream as plain iterators, not generators (a generator
 // per read is an allocation and a second resume), calling the bindings
 // directly: Stream.read/write checked the arguments once already.
 const EAGAIN = -osConstants.errno.EAGAIN;
 const MSG_DONTWAIT = constant('MSG_DONTWAIT');
+const SOCK_FLAGS = constant('SOCK_NONBLOCK') | constant('SOCK_CLOEXEC');
 
 /**
  * recv(2) into a checked range, parking on EAGAIN. After a short read the

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { run, spawn, useHub, type Instruction } from '../../lib/coro/index.js';
 
 /** The readiness backends a hub runs on. */
-export const BACKENDS = ['epoll', 'poll'] as const;
+export const BACKENDS = ['epoll', 'poll', 'io_uring'] as const;
 /** The drivers: Node's event loop (spawn, then await), or run(). */
 export const DRIVERS = ['loop', 'run'] as const;
 

@@ -1,9 +1,10 @@
 /**
  * What the hub needs from a readiness backend. A backend is one file
- * (`backends/epoll.ts`, `backends/poll.ts`; io_uring's comes with the
- * asynchronous I/O issue): it tells the kernel which fds the hub's waiters
- * care about, waits, and reports readiness as {@link READABLE} and
- * {@link WRITABLE} bits on the hub's {@link FdState}s.
+ * (`backends/epoll.ts`, `backends/poll.ts`, `backends/uring.ts`): it tells
+ * the kernel which fds the hub's waiters care about, waits, and reports
+ * readiness as {@link READABLE} and {@link WRITABLE} bits on the hub's
+ * {@link FdState}s. The io_uring backend also runs tasks' I/O itself, as
+ * ring operations.
  *
  * @internal
  * @module
@@ -54,7 +55,7 @@ export type Dispatch = (state: FdState, bits: number) => void;
 
 /** A readiness backend, as the hub drives it. */
 export interface Backend {
-  /** `'epoll'` or `'poll'`. */
+  /** `'epoll'`, `'poll'` or `'io_uring'`. */
   readonly name: BackendName;
   /**
    * The waiters on `state` changed (its `interest`): make the kernel report
@@ -77,7 +78,13 @@ export interface Backend {
   ref(refed: boolean): void;
   /** Closes the backend's kernel object. */
   close(): void;
+  /**
+   * Submits what the hub's turn prepared (a completion backend batches its
+   * operations), and dispatches what completed at once. Returns whether
+   * anything was dispatched: woken tasks may be ready to run.
+   */
+  flush?(dispatch: Dispatch): boolean;
 }
 
 /** The backends a hub can run on. */
-export type BackendName = 'epoll' | 'poll';
+export type BackendName = 'epoll' | 'poll' | 'io_uring';

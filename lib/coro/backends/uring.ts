@@ -1,0 +1,264 @@
+/**
+ * The io_uring backend: one ring (native/uring.cc) that is both the hub's
+ * readiness source and its I/O engine.
+ *
+ * - **Readiness** (`waitReadable`, `waitWritable`, and everything that
+ *   still tries a syscall first): each fd gets one multishot
+ *   `IORING_OP_POLL_ADD` for `IN | OUT | RDHUP` at its first wait, kept
+ *   until the fd is forgotten (closed), as the epoll backend keeps an
+ *   edge-triggered registration: every wake-up of the fd posts one
+ *   completion, which becomes readiness bits on the fd's state.
+ * - **I/O** (`read`, `write`, `recv`, `send`, `accept`, `connect` inside a
+ *   task): each is one ring operation, not a readiness poll plus a syscall.
+ *   The kernel does the I/O and posts its result; the task resumes with it.
+ *   A killed or timed-out task cancels its operation in the kernel
+ *   (`IORING_OP_ASYNC_CANCEL`); its buffer stays pinned (a native bounce
+ *   copy) until the cancelled operation's completion is reaped. Reads and
+ *   writes of regular files work the same way, with no thread.
+ * - **Batching**: operations a hub turn starts are submitted together, when
+ *   the hub next waits (`run()`) or when its batch of ready tasks is done
+ *   (the event-loop driver), in one `io_uring_enter`.
+ *
+ * @internal
+ * @module
+ */
+import { errnoError } from '../../errors.js';
+import { native, type NativeRing } from '../../native.js';
+import { POLL } from '../../multiplex.js';
+import { Watcher, WATCH } from '../../watcher.js';
+import { HANGUP, READABLE, WRITABLE, type Backend, type Dispatch, type FdState } from './backend.js';
+
+const INTEREST = POLL.IN | POLL.OUT | POLL.RDHUP;
+const READ_BITS = POLL.IN | POLL.PRI | POLL.RDHUP | POLL.HUP | POLL.ERR | POLL.NVAL;
+const WRITE_BITS = POLL.OUT | POLL.HUP | POLL.ERR | POLL.NVAL;
+const HANGUP_BITS = POLL.RDHUP | POLL.HUP | POLL.ERR | POLL.NVAL;
+const ENTRIES = 1024;
+/** Completions taken per reap. */
+const BATCH = 256;
+
+function bitsOf(revents: number): number {
+  return (revents & READ_BITS ? READABLE : 0) | (revents & WRITE_BITS ? WRITABLE : 0) | (revents & HANGUP_BITS ? HANGUP : 0);
+}
+
+/** Handles at or below this are operations still waiting for a slot. */
+const QUEUED = -1_000_000;
+
+/** What a slot's completion goes to: an fd's readiness poll, or one I/O operation's callback. */
+type Completion = FdState | ((result: number) => void) | undefined;
+
+/** A completion-based operation the io_uring backend runs for a task. */
+export interface RingIo {
+  /**
+   * Starts `prepare(ring, slot)` (a native Ring method call: 0 or -errno);
+   * `done` gets its result once, unless cancelled. Returns a handle for
+   * {@link RingIo.cancel}, or -errno (> -4096) if it could not start.
+   */
+  start(prepare: (ring: NativeRing, slot: number) => number, done: (result: number) => void): number;
+  /** The task no longer wants the result: cancel it in the kernel (its completion is then dropped), or drop it from the queue. */
+  cancel(handle: number): void;
+}
+
+/**
+ * The hub's io_uring backend.
+ *
+ * @example
+ * ```ts
+ * const backend = new UringBackend();
+ * backend.update(state); // a multishot poll on state.fd
+ * backend.io.start((ring, slot) => ring.recv(slot, fd, buf, 0, 64, 0, -1, 0), (n) => wake(n));
+ * backend.wait(100, (s, bits) => wake(s, bits));
+ * ```
+ */
+export class UringBackend implements Backend, RingIo {
+  readonly name = 'io_uring';
+  readonly #ring: NativeRing;
+  readonly #slots: Completion[];
+  readonly #free: number[] = [];
+  /** Operations waiting for a free slot, in order (a Map keeps insertion order). */
+  readonly #waiting = new Map<number, { prepare: (ring: NativeRing, slot: number) => number; done: ((result: number) => void) | undefined; state: FdState | undefined }>();
+  #queuedSerial = 0;
+  readonly #out = new Float64Array(3 * BATCH);
+  #watcher: Watcher | undefined;
+  #attached: { dispatch: Dispatch; after: () => void } | undefined;
+  #refed = true;
+  #unsubmitted = false;
+
+  constructor() {
+    const ring = new native.Ring();
+    const r = ring.open(ENTRIES, 0, 0, 0, -1);
+    if (r < 0) throw errnoError(r, 'io_uring_setup');
+    this.#ring = ring;
+    this.#slots = new Array<Completion>(ring.capacity).fill(undefined);
+    for (let i = ring.capacity - 1; i >= 0; i--) this.#free.push(i);
+  }
+
+  /** Completion-based I/O for tasks on this hub. */
+  get io(): RingIo {
+    return this;
+  }
+
+  update(state: FdState): void {
+    if (state.registered) return;
+    state.registered = true;
+    this.#arm(state);
+  }
+
+  // One multishot poll per fd, from its first wait until it is forgotten.
+  #arm(state: FdState): void {
+    const slot = this.start((ring, s) => ring.poll(s, state.fd, INTEREST, true, -1, 0), undefined, state);
+    if (slot < 0 && slot > QUEUED) {
+      state.registered = false;
+      throw errnoError(slot, 'io_uring:poll', { fd: state.fd });
+    }
+    (state as FdState & { pollSlot?: number }).pollSlot = slot;
+  }
+
+  forget(state: FdState): void {
+    if (!state.registered) return;
+    state.registered = false;
+    const slot = (state as FdState & { pollSlot?: number }).pollSlot;
+    if (slot !== undefined && slot <= QUEUED) this.cancel(slot);
+    else if (slot !== undefined && this.#slots[slot] === state) {
+      this.#slots[slot] = undefined;
+      this.#ring.cancel(slot);
+      // The fd is about to be closed: the poll must be gone from the kernel
+      // first. (Completions reaped meanwhile wait for the next reap.)
+      this.#unsubmitted = false;
+      this.#ring.submit();
+    }
+  }
+
+  start(prepare: (ring: NativeRing, slot: number) => number, done: ((result: number) => void) | undefined, state?: FdState): number {
+    if (this.#free.length === 0) {
+      // Every slot is in the kernel: wait for one, in order, under a
+      // handle below QUEUED that cancel() understands.
+      const handle = QUEUED - ++this.#queuedSerial;
+      this.#waiting.set(handle, { prepare, done, state });
+      return handle;
+    }
+    const slot = this.#free.pop()!;
+    const r = prepare(this.#ring, slot);
+    if (r < 0) {
+      this.#free.push(slot);
+      return r;
+    }
+    this.#slots[slot] = state ?? done;
+    this.#unsubmitted = true;
+    return slot;
+  }
+
+  cancel(handle: number): void {
+    if (handle <= QUEUED) {
+      this.#waiting.delete(handle);
+      return;
+    }
+    if (handle < 0 || this.#slots[handle] === undefined) return;
+    this.#slots[handle] = undefined;
+    this.#ring.cancel(handle);
+    // At once, not with the next batch: a byte the task's caller writes
+    // next must not be taken by the operation it walked away from.
+    this.#ring.submit();
+  }
+
+  // Freed slots take the operations that waited for one.
+  #startWaiting(): void {
+    for (const [handle, op] of this.#waiting) {
+      if (this.#free.length === 0) return;
+      this.#waiting.delete(handle);
+      const r = this.start(op.prepare, op.done, op.state);
+      if (r < 0) op.done?.(r);
+    }
+  }
+
+  /**
+   * Submits what this turn prepared, in one io_uring_enter, and reaps what
+   * completed inside it (the ring does not signal its eventfd for those).
+   */
+  flush(dispatch: Dispatch): boolean {
+    if (!this.#unsubmitted) return false;
+    this.#unsubmitted = false;
+    this.#ring.submit();
+    return this.#reap(dispatch) > 0;
+  }
+
+  wait(timeoutMs: number, dispatch: Dispatch): number {
+    let n = this.flush(dispatch) ? 1 : 0;
+    n += this.#reap(dispatch);
+    if (n > 0 || timeoutMs === 0) return n;
+    const r = this.#ring.wait(timeoutMs < 0 ? 2 ** 31 - 1 : Math.ceil(timeoutMs));
+    if (r < 0 && r !== -62 /* ETIME */ && r !== -4 /* EINTR */) throw errnoError(r, 'io_uring_enter');
+    n = this.#reap(dispatch);
+    return n;
+  }
+
+  #reap(dispatch: Dispatch): number {
+    const out = this.#out;
+    let total = 0;
+    for (;;) {
+      const n = this.#ring.reap(out);
+      for (let i = 0; i < n; i++) {
+        const slot = out[3 * i]!;
+        const result = out[3 * i + 1]!;
+        const more = out[3 * i + 2] === 1;
+        const target = this.#slots[slot];
+        if (!more) {
+          this.#slots[slot] = undefined;
+          this.#free.push(slot);
+        }
+        if (target === undefined) continue;
+        if (typeof target === 'function') {
+          target(result);
+        } else if (result >= 0) {
+          dispatch(target, bitsOf(result));
+          // A multishot poll the kernel ended (it may, e.g. on overflow): arm it again.
+          if (!more && target.registered) this.#arm(target);
+        } else if (target.registered) {
+          // The poll failed (EBADF: the fd was closed behind our back): wake its waiters to find out.
+          dispatch(target, READABLE | WRITABLE | HANGUP);
+          target.registered = false;
+        }
+      }
+      total += n;
+      if (this.#waiting.size > 0) this.#startWaiting();
+      if (n < BATCH) break;
+    }
+    return total;
+  }
+
+  attach(dispatch: Dispatch, after: () => void): void {
+    if (this.#attached !== undefined) return;
+    this.#attached = { dispatch, after };
+    this.#watcher = new Watcher(this.#ring.eventfd, () => {
+      const attached = this.#attached;
+      if (attached === undefined) return;
+      this.#reap(attached.dispatch);
+      attached.after();
+    });
+    this.#watcher.start(WATCH.READABLE);
+    if (!this.#refed) this.#watcher.unref();
+  }
+
+  detach(): void {
+    this.#attached = undefined;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+  }
+
+  ref(refed: boolean): void {
+    this.#refed = refed;
+    if (this.#watcher === undefined) return;
+    if (refed) this.#watcher.ref();
+    else this.#watcher.unref();
+  }
+
+  close(): void {
+    this.detach();
+    for (let slot = 0; slot < this.#slots.length; slot++) if (this.#slots[slot] !== undefined) this.#ring.cancel(slot);
+    this.#ring.submit();
+    for (let i = 0; i < 100 && this.#free.length < this.#slots.length; i++) {
+      this.#ring.wait(20);
+      this.#reap(() => {});
+    }
+    this.#ring.close();
+  }
+}
