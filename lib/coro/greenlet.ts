@@ -7,7 +7,6 @@
  */
 import { invalidArgType } from '../errors.js';
 import { invalidState } from './errors.js';
-import { useHub } from './hub.js';
 import { Task } from './task.js';
 import { PARKED, type Instruction, type Operation } from './types.js';
 import { IteratorOperation } from './operation.js';
@@ -71,9 +70,10 @@ class Switching<T> extends IteratorOperation<T> {
       return this.#finish(received);
     }
     this.#started = true;
-    const hub = useHub();
-    const me = hub.task('switchTo()');
+    // The target's hub is this thread's (a live task's hub is the open one).
     const target = this.target;
+    const hub = target.hub;
+    const me = hub.task('switchTo()');
     if (target === me) return this.#finish(this.value);
     if (target.done) throw invalidState(`switchTo(): task ${target.id} has ended`);
     const ticket = hub.ticket(me);

@@ -374,12 +374,8 @@ export class Hub {
     this.#mask = size * 2 - 1;
   }
 
+  // The next task from the ring (the caller has checked #next first).
   #dequeue(): Task | undefined {
-    const next = this.#next;
-    if (next !== undefined) {
-      this.#next = undefined;
-      return next;
-    }
     while (this.#head !== this.#tail) {
       const task = this.#ring[this.#head]!;
       this.#ring[this.#head] = undefined;
@@ -395,29 +391,31 @@ export class Hub {
   drain(budget: number): boolean {
     if (this.#draining) return false;
     this.#draining = true;
+    // Saved once per batch rather than per task: #step leaves #current set.
+    const previous = this.#current;
     try {
       for (let n = 0; n < budget; n++) {
-        const task = this.#dequeue();
-        if (task === undefined) return false;
+        // switchTo's direct transfer runs before the ready queue.
+        let task = this.#next;
+        if (task !== undefined) this.#next = undefined;
+        else if ((task = this.#dequeue()) === undefined) return false;
         this.#step(task);
       }
       return this.#next !== undefined || this.#head !== this.#tail;
     } finally {
+      this.#current = previous;
       this.#draining = false;
     }
   }
 
   // Runs a task until it parks or ends.
   #step(task: Task): void {
-    const wasNew = task._state === NEW;
     this.#ready--;
-    task._state = RUNNING;
-    const previous = this.#current;
     this.#current = task;
-    let kind = wasNew ? NEXT : task._resumeKind;
-    let value = wasNew ? undefined : task._resumeValue;
-    task._resumeValue = undefined;
-    if (task._pendingThrow && wasNew) {
+    // A new task's resume kind and value are NEXT and undefined already.
+    let kind = task._resumeKind;
+    let value = task._resumeValue;
+    if (task._pendingThrow && task._state === NEW) {
       // Interrupted before it ever ran: thrown before its first line, so it
       // never runs. (A task interrupted while ready first gets what it was
       // woken with, so nothing handed to it is lost; the interruption is
@@ -427,6 +425,8 @@ export class Hub {
       task._pendingThrow = false;
       task._pendingError = undefined;
     }
+    task._state = RUNNING;
+    task._resumeValue = undefined;
     const gen = task._gen;
     for (;;) {
       let result: IteratorResult<unknown, unknown>;
@@ -437,14 +437,15 @@ export class Hub {
         result = kind === NEXT ? generatorNext.call(gen, value) : generatorThrow.call(gen, value);
       } catch (error) {
         task._finish(false, error);
-        break;
+        this.#tasks--;
+        return;
       }
       if (result.value === PARK && result.done !== true) {
         // The common case first: parked, nothing early, nothing pending.
         if (task._early === 0 && !task._pendingThrow) {
           task._state = PARKED;
           this.#parked++;
-          break;
+          return;
         }
         if (task._early === 3) {
           task._early = 0;
@@ -452,7 +453,7 @@ export class Hub {
           task._state = PARKED;
           this.#parked++;
           this.#wake(task, task._ticket, NEXT, undefined);
-          break;
+          return;
         }
         if (task._early !== 0) {
           kind = task._early === 1 ? NEXT : THROW;
@@ -470,7 +471,8 @@ export class Hub {
       }
       if (result.done === true) {
         task._finish(true, result.value);
-        break;
+        this.#tasks--;
+        return;
       }
       kind = THROW;
       value = codedError(
@@ -479,8 +481,6 @@ export class Hub {
         `a task yielded ${typeof result.value === 'object' ? 'an object' : String(result.value)}: use yield* with an operation (yield* sleep(10)), not yield`,
       );
     }
-    this.#current = previous;
-    if (task._state === DONE) this.#tasks--;
   }
 
   // ------------------------------------------------------------- timers

@@ -16,10 +16,11 @@ import { invalidArgType, outOfRange } from '../errors.js';
 import { validateFunction, validateOptions, validateTimeout } from '../validate.js';
 import { invalidState } from './errors.js';
 import { useHub } from './hub.js';
+import type { Task } from './task.js';
 import { Gate } from './sync.js';
-import { DONE_VOID, PARK, PARKED, type Awaitable, type Instruction, type Operation } from './types.js';
+import { PARK, PARKED, type Awaitable, type Instruction, type Operation } from './types.js';
 import { IteratorOperation } from './operation.js';
-import { Waiter, WaitList } from './waitlist.js';
+import { WaitList, type WaitNode } from './waitlist.js';
 
 /**
  * What {@link Queue.tryGet} and {@link Queue.peek} give: `{ ok: true, value }`
@@ -232,9 +233,9 @@ export class Queue<T> {
   /** @internal The items; subclasses replace it. */
   protected _items: Store<T> = new Deque<T>();
   /** @internal Tasks waiting in get(). */
-  readonly _getters = new WaitList<unknown>();
+  readonly _getters = new WaitList<unknown, Getting<unknown>>();
   /** @internal Tasks waiting in put(), with their items. */
-  readonly _putters = new WaitList<PutOutcome>();
+  readonly _putters = new WaitList<PutOutcome, Putting<unknown>>();
   /** @internal Names for errors, made once: "LifoQueue.get()". */
   readonly _labels: { get: string; put: string };
 
@@ -433,38 +434,70 @@ export class Queue<T> {
 // the scheduler's common switch, and a generator per call costs an
 // allocation and a second resume. `yield*` forwards throw/return here, so a
 // killed or timed-out waiter leaves the line.
-class Getting<T> extends IteratorOperation<T> {
-  #waiter: Waiter | undefined;
+//
+// Each is also its own place in the queue's line (a WaitNode) and, once
+// done, its own iterator result: one allocation per call, waiting or not.
+// (Two flat classes, not a shared base: V8 did not inline the deeper
+// constructor chain, which cost more than the Waiter it saves.)
+class Getting<T> extends IteratorOperation<T> implements WaitNode<unknown> {
+  /** @internal */ _prev: WaitNode<unknown> | undefined = undefined;
+  /** @internal */ _next: WaitNode<unknown> | undefined = undefined;
+  /** @internal */ _list: WaitList<unknown, WaitNode<unknown>> | undefined = undefined;
+  #task: Task | undefined = undefined;
+  #ticket = 0;
   #started = false;
+  /** As an iterator result: whether it has ended. */
+  done = false;
+  /** As an iterator result: the item. */
+  value: T | undefined = undefined;
 
   constructor(readonly queue: Queue<T>) {
     super();
   }
 
+  #finish(item: T): IteratorReturnResult<T> {
+    this.done = true;
+    this.value = item;
+    return this as IteratorReturnResult<T>;
+  }
+
   next(received?: unknown): IteratorResult<Instruction, T> {
+    const queue = this.queue;
     if (this.#started) {
       this.leave();
-      return { value: received as T, done: true };
+      return this.#finish(received as T);
     }
     this.#started = true;
     const hub = useHub();
-    const me = hub.task(this.queue._labels.get);
-    const item = this.queue._take();
-    if (item !== NONE) return { value: item, done: true };
-    this.#waiter = this.queue._getters.push(new Waiter(me, hub.ticket(me)));
+    const me = hub.task(queue._labels.get);
+    const item = queue._take();
+    if (item !== NONE) return this.#finish(item);
+    this.#task = me;
+    this.#ticket = hub.ticket(me);
+    queue._getters.push(this as Getting<unknown>);
     return PARKED;
   }
 
+  wake(item: unknown): boolean {
+    return this.#task!.hub.resume(this.#task!, this.#ticket, item);
+  }
+
   protected leave(): void {
-    if (this.#waiter === undefined) return;
-    this.queue._getters.remove(this.#waiter);
-    this.#waiter = undefined;
+    this.queue._getters.remove(this as Getting<unknown>);
   }
 }
 
-class Putting<T> extends IteratorOperation<void> {
-  #waiter: Waiter<PutOutcome> | undefined;
+class Putting<T> extends IteratorOperation<void> implements WaitNode<PutOutcome> {
+  /** @internal */ _prev: WaitNode<PutOutcome> | undefined = undefined;
+  /** @internal */ _next: WaitNode<PutOutcome> | undefined = undefined;
+  /** @internal */ _list: WaitList<PutOutcome, WaitNode<PutOutcome>> | undefined = undefined;
+  #task: Task | undefined = undefined;
+  #ticket = 0;
   #started = false;
+  /** As an iterator result: whether it has ended. */
+  done = false;
+  /** As an iterator result: nothing. */
+  readonly value = undefined;
 
   constructor(
     readonly queue: Queue<T>,
@@ -473,25 +506,35 @@ class Putting<T> extends IteratorOperation<void> {
     super();
   }
 
+  #finish(): IteratorReturnResult<void> {
+    this.done = true;
+    return this as IteratorReturnResult<void>;
+  }
+
   next(received?: unknown): IteratorResult<Instruction, void> {
+    const queue = this.queue;
     if (this.#started) {
       this.leave();
       const outcome = received as PutOutcome;
       if (outcome.refused) throw outcome.error;
-      return DONE_VOID;
+      return this.#finish();
     }
     this.#started = true;
     const hub = useHub();
-    const me = hub.task(this.queue._labels.put);
-    if (this.queue._offer(this.item)) return DONE_VOID;
-    this.#waiter = this.queue._putters.push(new Waiter<PutOutcome>(me, hub.ticket(me), undefined, this.item));
+    const me = hub.task(queue._labels.put);
+    if (queue._offer(this.item)) return this.#finish();
+    this.#task = me;
+    this.#ticket = hub.ticket(me);
+    queue._putters.push(this as Putting<unknown>);
     return PARKED;
   }
 
+  wake(outcome: PutOutcome): boolean {
+    return this.#task!.hub.resume(this.#task!, this.#ticket, outcome);
+  }
+
   protected leave(): void {
-    if (this.#waiter === undefined) return;
-    this.queue._putters.remove(this.#waiter);
-    this.#waiter = undefined;
+    this.queue._putters.remove(this as Putting<unknown>);
   }
 }
 

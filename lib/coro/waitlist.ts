@@ -10,15 +10,30 @@ import type { Task } from './task.js';
 import { PARK, type Instruction } from './types.js';
 
 /**
+ * What a {@link WaitList} links: a {@link Waiter}, or an operation that is
+ * its own list node (a queue's get and put), which spares an allocation per
+ * wait.
+ *
+ * @internal
+ */
+export interface WaitNode<V = unknown> {
+  _prev: WaitNode<V> | undefined;
+  _next: WaitNode<V> | undefined;
+  _list: WaitList<V, WaitNode<V>> | undefined;
+  /** Wakes it with `value`; returns whether the wake took (see {@link Waiter.wake}). */
+  wake(value: V): boolean;
+}
+
+/**
  * One waiter: a task parked under `ticket`, or (outside any task) a
  * callback. `item` is what a blocked `put()` carries.
  *
  * @internal
  */
-export class Waiter<V = unknown> {
-  /** @internal */ _prev: Waiter<V> | undefined = undefined;
-  /** @internal */ _next: Waiter<V> | undefined = undefined;
-  /** @internal */ _list: WaitList<V> | undefined = undefined;
+export class Waiter<V = unknown> implements WaitNode<V> {
+  /** @internal */ _prev: WaitNode<V> | undefined = undefined;
+  /** @internal */ _next: WaitNode<V> | undefined = undefined;
+  /** @internal */ _list: WaitList<V, WaitNode<V>> | undefined = undefined;
 
   constructor(
     readonly task: Task | undefined,
@@ -41,7 +56,7 @@ export class Waiter<V = unknown> {
 }
 
 /**
- * A FIFO of {@link Waiter}s.
+ * A FIFO of {@link Waiter}s (or of other {@link WaitNode}s, all of one kind: `N`).
  *
  * @internal
  * @example
@@ -51,9 +66,9 @@ export class Waiter<V = unknown> {
  * list.remove(w); // in the wait's finally
  * ```
  */
-export class WaitList<V = unknown> {
-  #head: Waiter<V> | undefined;
-  #tail: Waiter<V> | undefined;
+export class WaitList<V = unknown, N extends WaitNode<V> = Waiter<V>> {
+  #head: N | undefined;
+  #tail: N | undefined;
   #length = 0;
 
   /** How many wait. */
@@ -62,8 +77,8 @@ export class WaitList<V = unknown> {
   }
 
   /** Appends `waiter` and returns it. */
-  push(waiter: Waiter<V>): Waiter<V> {
-    waiter._list = this;
+  push(waiter: N): N {
+    waiter._list = this as WaitList<V, WaitNode<V>>;
     waiter._prev = this.#tail;
     waiter._next = undefined;
     if (this.#tail === undefined) this.#head = waiter;
@@ -74,9 +89,10 @@ export class WaitList<V = unknown> {
   }
 
   /** Takes `waiter` out if it is still in this list (idempotent). */
-  remove(waiter: Waiter<V>): void {
-    if (waiter._list !== this) return;
-    const { _prev: prev, _next: next } = waiter;
+  remove(waiter: N): void {
+    if (waiter._list !== (this as WaitList<V, WaitNode<V>>)) return;
+    const prev = waiter._prev as N | undefined;
+    const next = waiter._next as N | undefined;
     if (prev === undefined) this.#head = next;
     else prev._next = next;
     if (next === undefined) this.#tail = prev;
@@ -90,7 +106,7 @@ export class WaitList<V = unknown> {
    * is woken with; however the wait ends, the task leaves the line.
    */
   *park(task: Task, ticket: number): Generator<Instruction, V, unknown> {
-    const waiter = this.push(new Waiter<V>(task, ticket));
+    const waiter = this.push(new Waiter<V>(task, ticket) as WaitNode<V> as N);
     try {
       return (yield PARK) as V;
     } finally {
@@ -99,7 +115,7 @@ export class WaitList<V = unknown> {
   }
 
   /** Takes out and returns the first waiter. */
-  shift(): Waiter<V> | undefined {
+  shift(): N | undefined {
     const first = this.#head;
     if (first !== undefined) this.remove(first);
     return first;
@@ -109,7 +125,7 @@ export class WaitList<V = unknown> {
    * Wakes the first waiter that still waits with `value`, dropping the
    * stale ones before it; returns it, or `undefined` if none took the wake.
    */
-  wakeOne(value: V): Waiter<V> | undefined {
+  wakeOne(value: V): N | undefined {
     for (let waiter; (waiter = this.shift()) !== undefined; ) {
       if (waiter.wake(value)) return waiter;
     }
