@@ -521,11 +521,20 @@ class Ring {
     int32_t fd;
     int64_t ns;
     uint8_t sqe_flags;
-    if (!ArgInt32(info, 1, &fd) || !ArgTail(info, 2, &ns, &sqe_flags))
+    uint32_t slot;
+    // The slot first: the owned-fd answer below must not stand in for a
+    // bad one.
+    if (!ArgUint32(info, 0, &slot) || !ArgInt32(info, 1, &fd) ||
+        !ArgTail(info, 2, &ns, &sqe_flags))
       return Napi::Value();
+    // file_index is the fixed file's index + 1, and 0 means "no fixed
+    // file": the kernel would close sqe->fd (0) instead.
+    if ((sqe_flags & IOSQE_FIXED_FILE) && fd < 0) {
+      ThrowRangeError(env, "a fixed file index must be >= 0");
+      return Napi::Value();
+    }
     if (!(sqe_flags & IOSQE_FIXED_FILE) && IsOwnedFd(env_, fd))
       return Result(env, -EBUSY);
-    uint32_t slot;
     long err;
     Op* op = Claim(info, Sqes(ns), &slot, &err);
     if (op == nullptr) return err ? Result(env, err) : Napi::Value();

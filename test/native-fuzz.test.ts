@@ -1158,7 +1158,14 @@ const TABLE = {
       if (r === 0) t.fdSlot(c.self, c.args[0]);
     },
   },
-  'Ring#closeFd': { area: 'uring', kinds: [SLOT, I32, TMS, SQEF], self: (t) => t.ring(), make: (t) => [0, t.pipe()[0], -1, 0], check: slotCheck },
+  // A fixed file's index is the fd: never negative.
+  'Ring#closeFd': {
+    area: 'uring',
+    kinds: [SLOT, I32, TMS, SQEF],
+    self: (t) => t.ring(),
+    make: (t) => [0, t.pipe()[0], -1, 0],
+    check: all(slotCheck, (a) => (intOk(I32, a[1]) && verdict(SQEF, a[3]) ? !(a[3] & C.IOSQE_FIXED_FILE && a[1] < 0) : undefined)),
+  },
   'Ring#statx': {
     area: 'uring',
     kinds: [SLOT, I32, PATH, I32, U32, out(C.sizeof_statx), TMS, SQEF],
