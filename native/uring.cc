@@ -613,11 +613,12 @@ class Ring {
     sockaddr_storage ss;
     unsigned len;
     long bad;
-    if (!ArgInt32(info, 1, &fd) || !ArgSockaddr(info, 2, &ss, &len, &bad) ||
-        !ArgTail(info, 5, &ns, &sqe_flags))
+    uint32_t slot;
+    // The slot first: an address's -errno must not stand in for a bad one.
+    if (!ArgUint32(info, 0, &slot) || !ArgInt32(info, 1, &fd) ||
+        !ArgSockaddr(info, 2, &ss, &len, &bad) || !ArgTail(info, 5, &ns, &sqe_flags))
       return Napi::Value();
     if (bad) return Result(env, bad);
-    uint32_t slot;
     long err;
     Op* op = Claim(info, Sqes(ns), &slot, &err);
     if (op == nullptr) return err ? Result(env, err) : Napi::Value();
