@@ -144,11 +144,12 @@ class Ring {
         !ArgInt32(info, 4, &cpu))
       return Napi::Value();
     Napi::Env env = info.Env();
-    if (fd_ >= 0 || closed_) return Result(env, -EALREADY);
+    // The flags are an argument: refused whatever the ring's state.
     if (flags & ~kRingSetupFlags) {
       ThrowValueError(env, "Ring.open: flags holds a setup flag a Ring does not allow");
       return Napi::Value();
     }
+    if (fd_ >= 0 || closed_) return Result(env, -EALREADY);
     io_uring_params p;
     memset(&p, 0, sizeof(p));
     p.flags = flags;
