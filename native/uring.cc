@@ -560,15 +560,19 @@ class Ring {
     int64_t ns;
     uint8_t sqe_flags;
     std::string path;
+    uint8_t* unused;
+    // out is decoded with the rest (a TypeError for a non-view, a
+    // RangeError if short), then pinned below, its length checked again
+    // as it is then: nothing in between runs JS.
     if (!ArgInt32(info, 1, &dirfd) || !ArgPath(info, 2, &path) ||
         !ArgInt32(info, 3, &flags) || !ArgUint32(info, 4, &mask) ||
+        !ArgOut(info, 5, sizeof(struct statx), &unused) ||
         !ArgTail(info, 6, &ns, &sqe_flags))
       return Napi::Value();
     uint32_t slot;
     long err;
     Op* op = Claim(info, Sqes(ns), &slot, &err);
     if (op == nullptr) return err ? Result(env, err) : Napi::Value();
-    // The out view last, its length checked as it is now.
     if (!op->bounce.PinValue(env, info[5], 0, sizeof(struct statx), false))
       return Napi::Value();
     op->path = std::move(path);
