@@ -359,8 +359,9 @@ const FILE = join(process.cwd(), 'fuzz-file');
 fs.writeFileSync(FILE, Buffer.alloc(8192, 0x61));
 const noop = () => {};
 let serial = 0;
-// Bounce buffers Ring#close said it abandoned (operations in flight): the
-// only growth of debug_counters().leakedOnTeardown the health check allows.
+// Bounce buffers the fuzz's own Ring#close calls abandoned (operations in
+// flight; entries marked leaks): the only growth of
+// debug_counters().leakedOnTeardown the health check allows.
 let leaksReported = 0;
 
 // Cancels every live slot of a ring, reaps until each has completed (at
@@ -1277,9 +1278,8 @@ const TABLE = {
     kinds: [],
     self: (t) => t.ring(),
     make: () => [],
-    after: (r) => {
-      if (r > 0) leaksReported += r;
-    },
+    // Abandons the buffers of operations in flight: counted by runCase.
+    leaks: true,
   },
   'Ring#eventfd': { area: 'uring', kinds: [], self: (t) => t.ring(), make: () => [], getter: true, returns: 'fd' },
   'Ring#fd': { area: 'uring', kinds: [], self: (t) => t.ring(), make: () => [], getter: true, returns: 'fd' },
@@ -2118,10 +2118,18 @@ function runCase(name, e, fn, k) {
   const before = c.args.map((v) => show(v)).join(', ');
   progress(label + '\n  args: ' + before);
   let outcome;
+  const leaked = e.leaks ? native.debug_counters().leakedOnTeardown : 0;
   try {
     outcome = { threw: false, value: invoke(name, e, fn, c) };
   } catch (err) {
     outcome = { threw: true, err };
+  }
+  if (e.leaks) {
+    // close() counts the operations it abandoned, the counter their
+    // buffers (a timeout or a poll has none): never more buffers.
+    const n = native.debug_counters().leakedOnTeardown - leaked;
+    leaksReported += n;
+    if (n > 0 && !(n <= outcome.value)) fail(name, label, 'abandoned ' + n + ' buffers but returned ' + show(outcome.value));
   }
   results.counts[name] = (results.counts[name] ?? 0) + 1;
   const o = (results.outcomes[name] ??= { returned: 0, threw: 0, getter: 0 });
@@ -2349,6 +2357,7 @@ async function liveRing() {
           outcome = { threw: true, err };
         }
         calls++;
+        guardStdio(); // closeFd(-0) closed fd 0
         results.counts[name] = (results.counts[name] ?? 0) + 1;
         const problem = judge(e, 'either', outcome);
         if (problem) fail(name, label, problem);
