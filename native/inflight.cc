@@ -204,7 +204,9 @@ Bounce::FinishCopy(long result, size_t count) {
         result = kResultDetached;
         break;
       }
-      memcpy(base + s.offset, from, n);
+      // A 0-byte view (detached before submission) has no address: memcpy
+      // of null, even for 0 bytes, is undefined behaviour.
+      if (n > 0) memcpy(base + s.offset, from, n);
       from += n;
       left -= n;
     }
