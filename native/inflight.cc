@@ -142,8 +142,10 @@ Bounce::PinArray(const Napi::CallbackInfo& info, size_t i, bool copy_in) {
   }
   Napi::Array array = info[i].As<Napi::Array>();
   uint32_t count = array.Length();
-  if (count == 0 || count > IOV_MAX) {
-    ThrowRangeError(env, "buffers must hold 1 to IOV_MAX (1024) views");
+  // No views is a valid readv/writev (of 0 bytes), as readv(2) and the
+  // TypeScript layer, which passes [] through, have it.
+  if (count > IOV_MAX) {
+    ThrowRangeError(env, "buffers must hold at most IOV_MAX (1024) views");
     return false;
   }
   // Rule 2: every element is read (which may run getters) before any
@@ -202,7 +204,9 @@ Bounce::FinishCopy(long result, size_t count) {
         result = kResultDetached;
         break;
       }
-      memcpy(base + s.offset, from, n);
+      // A 0-byte view (detached before submission) has no address: memcpy
+      // of null, even for 0 bytes, is undefined behaviour.
+      if (n > 0) memcpy(base + s.offset, from, n);
       from += n;
       left -= n;
     }

@@ -144,11 +144,12 @@ class Ring {
         !ArgInt32(info, 4, &cpu))
       return Napi::Value();
     Napi::Env env = info.Env();
-    if (fd_ >= 0 || closed_) return Result(env, -EALREADY);
+    // The flags are an argument: refused whatever the ring's state.
     if (flags & ~kRingSetupFlags) {
       ThrowValueError(env, "Ring.open: flags holds a setup flag a Ring does not allow");
       return Napi::Value();
     }
+    if (fd_ >= 0 || closed_) return Result(env, -EALREADY);
     io_uring_params p;
     memset(&p, 0, sizeof(p));
     p.flags = flags;
@@ -521,11 +522,20 @@ class Ring {
     int32_t fd;
     int64_t ns;
     uint8_t sqe_flags;
-    if (!ArgInt32(info, 1, &fd) || !ArgTail(info, 2, &ns, &sqe_flags))
+    uint32_t slot;
+    // The slot first: the owned-fd answer below must not stand in for a
+    // bad one.
+    if (!ArgUint32(info, 0, &slot) || !ArgInt32(info, 1, &fd) ||
+        !ArgTail(info, 2, &ns, &sqe_flags))
       return Napi::Value();
+    // file_index is the fixed file's index + 1, and 0 means "no fixed
+    // file": the kernel would close sqe->fd (0) instead.
+    if ((sqe_flags & IOSQE_FIXED_FILE) && fd < 0) {
+      ThrowRangeError(env, "a fixed file index must be >= 0");
+      return Napi::Value();
+    }
     if (!(sqe_flags & IOSQE_FIXED_FILE) && IsOwnedFd(env_, fd))
       return Result(env, -EBUSY);
-    uint32_t slot;
     long err;
     Op* op = Claim(info, Sqes(ns), &slot, &err);
     if (op == nullptr) return err ? Result(env, err) : Napi::Value();
@@ -550,15 +560,19 @@ class Ring {
     int64_t ns;
     uint8_t sqe_flags;
     std::string path;
+    uint8_t* unused;
+    // out is decoded with the rest (a TypeError for a non-view, a
+    // RangeError if short), then pinned below, its length checked again
+    // as it is then: nothing in between runs JS.
     if (!ArgInt32(info, 1, &dirfd) || !ArgPath(info, 2, &path) ||
         !ArgInt32(info, 3, &flags) || !ArgUint32(info, 4, &mask) ||
+        !ArgOut(info, 5, sizeof(struct statx), &unused) ||
         !ArgTail(info, 6, &ns, &sqe_flags))
       return Napi::Value();
     uint32_t slot;
     long err;
     Op* op = Claim(info, Sqes(ns), &slot, &err);
     if (op == nullptr) return err ? Result(env, err) : Napi::Value();
-    // The out view last, its length checked as it is now.
     if (!op->bounce.PinValue(env, info[5], 0, sizeof(struct statx), false))
       return Napi::Value();
     op->path = std::move(path);
@@ -604,11 +618,12 @@ class Ring {
     sockaddr_storage ss;
     unsigned len;
     long bad;
-    if (!ArgInt32(info, 1, &fd) || !ArgSockaddr(info, 2, &ss, &len, &bad) ||
-        !ArgTail(info, 5, &ns, &sqe_flags))
+    uint32_t slot;
+    // The slot first: an address's -errno must not stand in for a bad one.
+    if (!ArgUint32(info, 0, &slot) || !ArgInt32(info, 1, &fd) ||
+        !ArgSockaddr(info, 2, &ss, &len, &bad) || !ArgTail(info, 5, &ns, &sqe_flags))
       return Napi::Value();
     if (bad) return Result(env, bad);
-    uint32_t slot;
     long err;
     Op* op = Claim(info, Sqes(ns), &slot, &err);
     if (op == nullptr) return err ? Result(env, err) : Napi::Value();
@@ -739,6 +754,10 @@ class Ring {
     size_t len;
     if (!ArgBytes(info, 0, &out, &len)) return Napi::Value();
     if (fd_ < 0) return Result(info.Env(), 0);
+    // No room for one triple (a detached buffer's data is null, which
+    // Drain takes for teardown): reap nothing, and leave the eventfd set.
+    size_t max = len / (3 * sizeof(double));
+    if (max == 0) return Result(info.Env(), 0);
     uint64_t drained;
     if (eventfd_ >= 0) (void)!read(eventfd_, &drained, sizeof(drained));
     // Deferred task work runs, and polled completions are found, only when
@@ -746,7 +765,6 @@ class Ring {
     if ((NeedsTaskRun() || (params_.flags & IORING_SETUP_IOPOLL)) &&
         !(params_.flags & IORING_SETUP_SQPOLL))
       Enter(fd_, 0, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
-    size_t max = len / (3 * sizeof(double));
     return Result(info.Env(), static_cast<long>(Drain(out, max, true)));
   }
 

@@ -13,8 +13,11 @@
  * through the inherited environment.
  *
  * The bindings are enumerated at run time: a function on the addon's exports
- * (or a member of an exported class, the Watcher) without an entry in the
+ * (or a member of an exported class: Watcher, Ring) without an entry in the
  * child's table fails the inventory test, so the next binding is fuzzed too.
+ * A new native class also adds an entry to NATIVE_CLASSES in the child: its
+ * receivers in every lifecycle state, and an instance the other classes'
+ * members must refuse as `this`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,9 +26,9 @@ import { describe, expect, it } from 'vitest';
 import { distEntry, fixture, tmpDir } from './helpers/index.js';
 
 /** The native/*.cc files that export bindings: one child each. */
-const AREAS = ['addon', 'fd', 'blocking', 'nonblocking', 'system', 'multiplex', 'watcher', 'async', 'direct'];
+const AREAS = ['addon', 'fd', 'blocking', 'nonblocking', 'system', 'multiplex', 'watcher', 'async', 'uring', 'direct'];
 
-/** The codes a binding may throw: argument errors, the Watcher's receiver and constructor errors. */
+/** The codes a binding may throw: argument errors, native classes' receiver and constructor errors. */
 const ARG_CODES = ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_THIS', 'ERR_CONSTRUCT_CALL_REQUIRED'];
 
 /** Generous: this runs on a noisy 2-core VM, and under ASan in CI. */
@@ -47,6 +50,13 @@ const config = JSON.parse(process.argv[2]);
 const { native } = await import(config.nativeUrl);
 const C = native.constants;
 const W = native.Watcher;
+const R = native.Ring;
+const RP = R.prototype;
+// Ring members through its prototype: a ring built by Reflect.construct
+// with newTarget Object has no Ring.prototype to find them on.
+const ringGet = (r, p) => Object.getOwnPropertyDescriptor(RP, p).get.call(r);
+const ringCall = (r, m, ...a) => RP[m].call(r, ...a);
+const ENOENT = os.constants.errno.ENOENT;
 const gc = globalThis.gc;
 if (typeof gc !== 'function') throw new Error('the fuzz child needs --expose-gc');
 
@@ -101,6 +111,7 @@ function show(v, depth = 0) {
       return '[' + parts.join(', ') + ']';
     }
     if (v instanceof W) return 'a Watcher';
+    if (v instanceof R) return 'a Ring';
     return Object.prototype.toString.call(v);
   } catch {
     return '<unprintable>';
@@ -190,9 +201,24 @@ const BYTES = { t: 'bytes' };
 const out = (size) => ({ t: 'out', size });
 const FDLIST = { t: 'fdlist' };
 const IOV = { t: 'iov' };
+// Bounce::PinArray's array (the async backends' readv/writev): up to
+// IOV_MAX views of any kind, or ArrayBuffers.
+const VIEWS = { t: 'views' };
 const HOST = { t: 'host' };
 const PATH = { t: 'path' };
 const FN = { t: 'fn' };
+// Anything: the binding takes its truthiness (ToBoolean runs no JS).
+const ANY = { t: 'any' };
+// Ring: the leading slot (a U32; slotCheck adds < capacity), a position
+// (-1 for the fd's offset), the trailing (timeoutMs, sqeFlags) pair, and
+// wait()'s timeout. timeoutMs is a number, fractions allowed: -1 or in
+// [0, 2**31 - 1] (Ring#timeout's ms: [0, 2**31 - 1] only).
+const SLOT = U32;
+const POS = int(-1, 2n ** 63n - 1n, true);
+const TMS = { t: 'timeoutMs', min: -1 };
+const TMS_NONNEG = { t: 'timeoutMs', min: 0 };
+const SQEF = { t: 'sqeFlags' };
+const WAIT_MS = int(0, 2 ** 31 - 1, true);
 
 function intOk(k, v) {
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= k.min && v <= k.max;
@@ -201,7 +227,7 @@ function intOk(k, v) {
 
 // Elements of an iovec array, read without running getters: false if it
 // must be rejected, null if only the binding can tell (getters, Proxies).
-function iovOk(v) {
+function iovOk(v, element = types.isUint8Array) {
   if (types.isProxy(v)) return null;
   if (!Array.isArray(v)) return false;
   if (v.length > C.IOV_MAX) return false;
@@ -212,7 +238,7 @@ function iovOk(v) {
       return false; // a hole reads as undefined
     }
     if (d.get) return null;
-    if (!types.isUint8Array(d.value)) return false;
+    if (!element(d.value)) return false;
   }
   return true;
 }
@@ -243,12 +269,20 @@ function verdict(k, v) {
       return fdListOk(v);
     case 'iov':
       return iovOk(v);
+    case 'views':
+      return iovOk(v, isBytes);
     case 'host':
       return typeof v === 'string' && (!v.includes('\0') || v[0] === '\0');
     case 'path':
       return typeof v === 'string' && !v.includes('\0');
     case 'fn':
       return typeof v === 'function';
+    case 'any':
+      return true;
+    case 'timeoutMs':
+      return typeof v === 'number' && ((k.min === -1 && v === -1) || (v >= 0 && v <= 2147483647));
+    case 'sqeFlags':
+      return intOk(U32, v) && (v & ~C.IOSQE_FIXED_FILE) === 0;
   }
   throw new Error('unknown kind ' + k.t);
 }
@@ -279,6 +313,40 @@ function pollCheck(a) {
   // struct pollfd needs 4-byte alignment; buffers themselves are aligned.
   return attempt(() => (types.isArrayBuffer(a[0]) ? 0 : a[0].byteOffset), 0) % 4 === 0;
 }
+// A Ring's slot must be < its capacity, once it is open (a ring never
+// opened, or closed, answers -EBADF first). self: the receiver.
+function slotCheck(a, self) {
+  if (!intOk(U32, a[0]) || !isRealRing(self)) return undefined;
+  if (attempt(() => ringGet(self, 'fd'), -1) < 0) return undefined;
+  return a[0] < ringGet(self, 'capacity');
+}
+function isRealRing(v) {
+  return attempt(() => (ringGet(v, 'capacity'), true), false);
+}
+// Every check must pass; false if one fails, else true or undefined.
+function all(...checks) {
+  return (a, self) => {
+    let r = true;
+    for (const check of checks) {
+      const v = check(a, self);
+      if (v === false) return false;
+      if (v === undefined) r = undefined;
+    }
+    return r;
+  };
+}
+// Ring#poll: a multishot poll takes no timeout.
+function multishotCheck(a) {
+  if (verdict(TMS, a[4]) !== true) return undefined;
+  return !(a[3] && a[4] !== -1);
+}
+// Ring#open: only the setup flags a Ring allows.
+const RING_SETUP_FLAGS = ['IOPOLL', 'SQPOLL', 'SQ_AFF', 'CQSIZE', 'CLAMP', 'SUBMIT_ALL', 'COOP_TASKRUN', 'TASKRUN_FLAG', 'SINGLE_ISSUER', 'DEFER_TASKRUN']
+  .reduce((m, f) => m | C['IORING_SETUP_' + f], 0);
+function setupFlagsCheck(a) {
+  if (!intOk(U32, a[1])) return undefined;
+  return (a[1] & ~RING_SETUP_FLAGS) === 0;
+}
 const EV = C.EPOLL_EVENT_SIZE;
 // Packed on x86-64 (data at offset 4): any address; 8 elsewhere.
 const EV_ALIGN = C.EPOLL_EVENT_DATA_OFFSET === 4 ? 1 : 8;
@@ -294,6 +362,37 @@ const FILE = join(process.cwd(), 'fuzz-file');
 fs.writeFileSync(FILE, Buffer.alloc(8192, 0x61));
 const noop = () => {};
 let serial = 0;
+// Bounce buffers the fuzz's own Ring#close calls abandoned (operations in
+// flight; entries marked leaks): the only growth of
+// debug_counters().leakedOnTeardown the health check allows.
+let leaksReported = 0;
+
+// Cancels every live slot of a ring, reaps until each has completed (at
+// most ~200 ms), closing the fds openat/accept completions returned
+// (fdSlots), then closes it. Returns what close() leaked: 0 when every
+// operation was confirmed done.
+function retireRing(r, fdSlots) {
+  if (ringGet(r, 'fd') < 0) return ringCall(r, 'close');
+  const cap = ringGet(r, 'capacity');
+  let live = 0;
+  for (let s = 0; s < cap; s++) if (ringCall(r, 'cancel', s) !== -ENOENT) live++;
+  ringCall(r, 'submit');
+  const out = new Float64Array(3 * cap);
+  const deadline = Date.now() + 200;
+  while (live > 0) {
+    const n = ringCall(r, 'reap', out);
+    for (let k = 0; k < n; k++) {
+      if (out[3 * k + 2] !== 0) continue; // a multishot poll goes on
+      live--;
+      if (out[3 * k + 1] >= 0 && fdSlots && fdSlots.has(out[3 * k])) attempt(() => fs.closeSync(out[3 * k + 1]));
+    }
+    if (n === 0) {
+      if (Date.now() > deadline) break;
+      ringCall(r, 'wait', 20);
+    }
+  }
+  return ringCall(r, 'close');
+}
 
 // Everything one call's template opened, closed again after the call.
 class Ctx {
@@ -301,6 +400,9 @@ class Ctx {
   watchers = [];
   owned = [];
   later = [];
+  rings = [];
+  // ring -> the slots whose completion is an fd (openat, accept).
+  fdSlots = new Map();
   ok(r, what) {
     if (typeof r !== 'number' || r < 0) throw new Error('fuzz setup: ' + what + ' gave ' + show(r));
     return r;
@@ -364,6 +466,35 @@ class Ctx {
     if (fd !== undefined) this.ok(w.open(fd), 'Watcher#open');
     return w;
   }
+  // A ring of 4 entries (capacity 4), open unless open is false; make
+  // builds the object (a subclass, Reflect.construct).
+  ring(open = true, make = () => new R()) {
+    const r = make();
+    this.rings.push(r);
+    if (open) this.ok(ringCall(r, 'open', 4, 0, 0, 0, -1), 'Ring#open');
+    return r;
+  }
+  // Records that the operation started in ring's slot completes with an fd.
+  fdSlot(r, slot) {
+    if (!this.fdSlots.has(r)) this.fdSlots.set(r, new Set());
+    this.fdSlots.get(r).add(Number(slot));
+  }
+  // A read on a pipe that never gets data: in flight until cancelled.
+  pipeRead(r, slot, submit = true) {
+    const fd = this.pipe()[0];
+    this.ok(ringCall(r, 'read', slot, fd, u8(64), 0, 16, -1, -1, 0), 'Ring#read (pipe)');
+    if (submit) this.ok(ringCall(r, 'submit'), 'Ring#submit');
+    return fd;
+  }
+  // A read of the fuzz file: completes inside submit(); with settle, the
+  // completion is confirmed posted (wait() returns once one is ready).
+  fileRead(r, slot, settle = true) {
+    this.ok(ringCall(r, 'read', slot, this.file(), u8(64), 0, 16, 0, -1, 0), 'Ring#read (file)');
+    if (settle) {
+      this.ok(ringCall(r, 'submit'), 'Ring#submit');
+      this.ok(ringCall(r, 'wait', 1000), 'Ring#wait');
+    }
+  }
   own(fd) {
     const g = this.ok(native.fd_own(fd), 'fd_own');
     this.owned.push([fd, g]);
@@ -371,11 +502,20 @@ class Ctx {
   }
   cleanup() {
     for (const f of this.later) f();
+    // Before the fds: a ring's operations may use them.
+    for (const r of this.rings) {
+      const leaked = attempt(() => retireRing(r, this.fdSlots.get(r)), 'threw');
+      if (leaked !== 0) ringCleanupProblems.push(show(leaked));
+    }
     for (const w of this.watchers) attempt(() => W.prototype.close.call(w));
     for (const [fd, g] of this.owned) attempt(() => native.fd_close_owned(fd, g));
     for (const fd of this.fds) attempt(() => fs.closeSync(fd));
   }
 }
+
+// What Ctx#cleanup's close() of a ring gave when not 0 (leaked buffers,
+// or a throw): each operation must have been confirmed done by then.
+const ringCleanupProblems = [];
 
 // A hostile -0 closes or reuses fd 0; put /dev/null back so no later call
 // reads a pipe that happens to get number 0 and blocks.
@@ -458,6 +598,7 @@ fresh('a fake view whose getters detach the others', (c, i) => ({
 fresh('Object.create(Uint8Array.prototype)', () => Object.create(Uint8Array.prototype));
 fresh('a Proxy of a Uint8Array', () => new Proxy(new Uint8Array(64), {}));
 fresh('a Watcher', () => new W(noop));
+fresh('a Ring, never opened', () => new R());
 value('the addon exports object', native);
 
 // Buffers. Every one is fresh (a binding may write into it).
@@ -621,7 +762,7 @@ async function stopRacer() {
 HOSTILE.push(
   { label: 'Int32Array(1) another thread keeps rewriting', only: ['fdlist'], racy: true, make: (c) => racing(c.t, (b) => new Int32Array(b, 0, 1)) },
   { label: 'Uint8Array(64) another thread keeps rewriting', only: ['bytes'], racy: true, make: (c) => racing(c.t, (b) => new Uint8Array(b, 64, 64)) },
-  { label: '[Uint8Array another thread keeps rewriting]', only: ['iov'], racy: true, make: (c) => racing(c.t, (b) => [new Uint8Array(b, 128, 64)]) },
+  { label: '[Uint8Array another thread keeps rewriting]', only: ['iov', 'views'], racy: true, make: (c) => racing(c.t, (b) => [new Uint8Array(b, 128, 64)]) },
 );
 
 // Arrays (for the iovec positions, and as junk everywhere else). Getters
@@ -962,6 +1103,191 @@ const TABLE = {
   },
 
   statx: { area: 'direct', kinds: [I32, PATH, I32, U32, out(C.sizeof_statx)], make: () => [C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, u8(C.sizeof_statx)] },
+
+  // Each Ring case gets a fresh ring of capacity 4 (t.ring()); operations
+  // are only prepared, and Ctx#cleanup cancels, submits and reaps them
+  // before closing the ring. The slot is 0 unless the case puts another.
+  Ring: {
+    area: 'uring',
+    kinds: [],
+    make: () => [],
+    construct: true,
+    returns: 'object',
+    after: (r, c, t) => {
+      if (r !== null && typeof r === 'object') t.rings.push(r);
+    },
+  },
+  'Ring#open': { area: 'uring', kinds: [U32, U32, U32, U32, I32], self: (t) => t.ring(false), make: () => [4, 0, 0, 0, -1], check: setupFlagsCheck },
+  'Ring#read': {
+    area: 'uring',
+    kinds: [SLOT, I32, BYTES, I64, I64, POS, TMS, SQEF],
+    self: (t) => t.ring(),
+    variants: {
+      file: (t) => [0, t.file(), u8(64), 0, 16, 0, -1, 0],
+      'pipe, with a timeout': (t) => [0, t.pipe()[0], u8(64), 0, 16, -1, 1000, 0],
+    },
+    check: all(slotCheck, rangeCheck(2)),
+  },
+  'Ring#write': {
+    area: 'uring',
+    kinds: [SLOT, I32, BYTES, I64, I64, POS, TMS, SQEF],
+    self: (t) => t.ring(),
+    make: (t) => [0, t.pipe()[1], u8(64), 0, 16, -1, -1, 0],
+    check: all(slotCheck, rangeCheck(2)),
+  },
+  'Ring#readv': { area: 'uring', kinds: [SLOT, I32, VIEWS, POS, TMS, SQEF], self: (t) => t.ring(), make: (t) => [0, t.file(), [u8(8), u8(8)], 0, -1, 0], check: slotCheck },
+  'Ring#writev': { area: 'uring', kinds: [SLOT, I32, VIEWS, POS, TMS, SQEF], self: (t) => t.ring(), make: (t) => [0, t.pipe()[1], [u8(8), u8(8)], -1, -1, 0], check: slotCheck },
+  'Ring#recv': {
+    area: 'uring',
+    kinds: [SLOT, I32, BYTES, I64, I64, U32, TMS, SQEF],
+    self: (t) => t.ring(),
+    make: (t) => [0, t.socketpair(true)[0], u8(64), 0, 16, 0, -1, 0],
+    check: all(slotCheck, rangeCheck(2)),
+  },
+  'Ring#send': {
+    area: 'uring',
+    kinds: [SLOT, I32, BYTES, I64, I64, U32, TMS, SQEF],
+    self: (t) => t.ring(),
+    make: (t) => [0, t.socketpair()[0], u8(64), 0, 16, C.MSG_NOSIGNAL, -1, 0],
+    check: all(slotCheck, rangeCheck(2)),
+  },
+  'Ring#fsync': { area: 'uring', kinds: [SLOT, I32, ANY, TMS, SQEF], self: (t) => t.ring(), make: (t) => [0, t.file(), false, -1, 0], check: slotCheck },
+  'Ring#openat': {
+    area: 'uring',
+    kinds: [SLOT, I32, PATH, I32, U32, TMS, SQEF],
+    self: (t) => t.ring(),
+    make: () => [0, C.AT_FDCWD, FILE, C.O_RDONLY | C.O_CLOEXEC, 0, -1, 0],
+    check: slotCheck,
+    after: (r, c, t) => {
+      if (r === 0) t.fdSlot(c.self, c.args[0]);
+    },
+  },
+  // A fixed file's index is the fd: never negative.
+  'Ring#closeFd': {
+    area: 'uring',
+    kinds: [SLOT, I32, TMS, SQEF],
+    self: (t) => t.ring(),
+    make: (t) => [0, t.pipe()[0], -1, 0],
+    check: all(slotCheck, (a) => (intOk(I32, a[1]) && verdict(SQEF, a[3]) ? !(a[3] & C.IOSQE_FIXED_FILE && a[1] < 0) : undefined)),
+  },
+  'Ring#statx': {
+    area: 'uring',
+    kinds: [SLOT, I32, PATH, I32, U32, out(C.sizeof_statx), TMS, SQEF],
+    self: (t) => t.ring(),
+    make: () => [0, C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, u8(C.sizeof_statx), -1, 0],
+    check: slotCheck,
+  },
+  'Ring#accept': {
+    area: 'uring',
+    kinds: [SLOT, I32, I32, TMS, SQEF],
+    self: (t) => t.ring(),
+    make: (t) => [0, t.connected()[1], C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, -1, 0],
+    check: slotCheck,
+    after: (r, c, t) => {
+      if (r === 0) t.fdSlot(c.self, c.args[0]);
+    },
+  },
+  // (slot, fd, family, host, port, timeoutMs, sqeFlags): sockaddrCheck
+  // reads (family, host) at [1], [2]: shifted by the slot and fd.
+  'Ring#connect': {
+    area: 'uring',
+    kinds: [SLOT, I32, I32, HOST, PORT, TMS, SQEF],
+    self: (t) => t.ring(),
+    variants: {
+      unix: (t) => [0, t.socket(), C.AF_UNIX, t.listener()[1], 0, -1, 0],
+      inet: (t) => [0, t.socket(C.AF_INET, C.SOCK_DGRAM), C.AF_INET, '127.0.0.1', 9, -1, 0],
+    },
+    check: all(slotCheck, (a) => sockaddrCheck(a.slice(1))),
+  },
+  'Ring#poll': {
+    area: 'uring',
+    kinds: [SLOT, I32, U32, ANY, TMS, SQEF],
+    self: (t) => t.ring(),
+    variants: {
+      oneshot: (t) => [0, t.pipe()[0], C.POLLIN, false, -1, 0],
+      multishot: (t) => [0, t.pipe()[1], C.POLLOUT, true, -1, 0],
+    },
+    check: all(slotCheck, multishotCheck),
+  },
+  'Ring#timeout': { area: 'uring', kinds: [SLOT, TMS_NONNEG, SQEF], self: (t) => t.ring(), make: () => [0, 1, 0], check: slotCheck },
+  'Ring#cancelFd': {
+    area: 'uring',
+    kinds: [SLOT, I32, SQEF],
+    // self is made first: a ring reading the pipe whose fd make() names.
+    self: (t) => {
+      const r = t.ring();
+      t.reading = t.pipeRead(r, 1);
+      return r;
+    },
+    make: (t) => [0, t.reading, 0],
+    check: slotCheck,
+  },
+  // Out of range is -ENOENT here, not a RangeError: a plain U32.
+  'Ring#cancel': {
+    area: 'uring',
+    kinds: [U32],
+    self: (t) => {
+      const r = t.ring();
+      t.pipeRead(r, 0);
+      return r;
+    },
+    make: () => [0],
+  },
+  'Ring#submit': {
+    area: 'uring',
+    kinds: [],
+    self: (t) => {
+      const r = t.ring();
+      t.fileRead(r, 0, false);
+      return r;
+    },
+    make: () => [],
+  },
+  'Ring#reap': {
+    area: 'uring',
+    kinds: [BYTES],
+    self: (t) => {
+      const r = t.ring();
+      t.fileRead(r, 0);
+      return r;
+    },
+    make: () => [new Float64Array(rab(4 * 3 * 8))],
+  },
+  // A completion is posted before the call, so no timeout, however long,
+  // blocks (as epoll_wait's templates hold a ready fd).
+  'Ring#wait': {
+    area: 'uring',
+    kinds: [WAIT_MS],
+    self: (t) => {
+      const r = t.ring();
+      t.fileRead(r, 0);
+      return r;
+    },
+    make: () => [0],
+  },
+  'Ring#registerFiles': { area: 'uring', kinds: [BYTES], self: (t) => t.ring(), make: (t) => [i32(...t.pipe())] },
+  'Ring#unregisterFiles': {
+    area: 'uring',
+    kinds: [],
+    self: (t) => {
+      const r = t.ring();
+      t.ok(ringCall(r, 'registerFiles', i32(...t.pipe())), 'Ring#registerFiles');
+      return r;
+    },
+    make: () => [],
+  },
+  'Ring#close': {
+    area: 'uring',
+    kinds: [],
+    self: (t) => t.ring(),
+    make: () => [],
+    // Abandons the buffers of operations in flight: counted by runCase.
+    leaks: true,
+  },
+  'Ring#eventfd': { area: 'uring', kinds: [], self: (t) => t.ring(), make: () => [], getter: true, returns: 'fd' },
+  'Ring#fd': { area: 'uring', kinds: [], self: (t) => t.ring(), make: () => [], getter: true, returns: 'fd' },
+  'Ring#capacity': { area: 'uring', kinds: [], self: (t) => t.ring(), make: () => [], getter: true },
+  'Ring#info': { area: 'uring', kinds: [], self: (t) => t.ring(), make: () => [], getter: true, returns: 'object' },
 };
 
 // One live AIO context for io_destroy's template, made again once destroyed.
@@ -980,77 +1306,147 @@ function started(t) {
   return w;
 }
 
-// Receivers for the Watcher's methods and getters: strangers must be
-// refused with a code; real watchers in every state must answer.
+// ------------------------------------------------------------ receivers
+
+// Each native class: how to make an instance (for strangers: a Proxy of
+// one, or one as "this" for another class's members), and its own real
+// receivers in every lifecycle state, each of which must answer (return).
+// A new class adds an entry here and its table entries.
 class SubWatcher extends W {}
+class SubRing extends R {}
 const CLOSED_WATCHERS = []; // closed in an earlier tick (see main)
-const THIS_VALUES = [
-  { label: '{}', make: () => ({}) },
-  { label: 'undefined', make: () => undefined },
-  { label: 'null', make: () => null },
-  { label: '42', make: () => 42 },
-  { label: 'a string', make: () => 'watcher' },
-  { label: 'a Symbol', make: () => Symbol('this') },
-  { label: 'Object.create(Watcher.prototype)', make: () => Object.create(W.prototype) },
-  { label: 'Watcher.prototype', make: () => W.prototype },
-  { label: 'the addon exports object', make: () => native },
-  { label: 'a function', make: () => function () {} },
-  { label: 'a Uint8Array', make: () => new Uint8Array(8) },
-  { label: 'a Proxy of an open watcher', make: (t) => new Proxy(t.watcher(t.pipe()[0]), {}) },
-  {
-    label: 'a revoked Proxy',
-    make: () => {
-      const p = Proxy.revocable({}, {});
-      p.revoke();
-      return p.proxy;
-    },
+const CLOSED_RINGS = [];
+const NATIVE_CLASSES = {
+  Watcher: {
+    cls: W,
+    an: 'an open watcher',
+    instance: (t) => t.watcher(t.pipe()[0]),
+    real: [
+      { label: 'a new watcher, never opened', make: (t) => t.watcher() },
+      { label: 'an open watcher', make: (t) => t.watcher(t.pipe()[0]) },
+      { label: 'a started watcher', make: started },
+      {
+        label: 'a watcher closed in this tick',
+        make: (t) => {
+          const w = started(t);
+          w.close();
+          return w;
+        },
+      },
+      { label: 'a watcher closed in an earlier tick', make: () => CLOSED_WATCHERS[serial++ % CLOSED_WATCHERS.length] },
+      {
+        label: 'a started watcher whose fd was closed with fs.closeSync',
+        make: (t) => {
+          const [r] = t.pipe();
+          const w = t.watcher(r);
+          t.ok(w.start(C.UV_READABLE), 'Watcher#start');
+          fs.closeSync(r);
+          t.forget(r);
+          return w;
+        },
+      },
+      {
+        label: 'a Watcher subclass instance',
+        make: (t) => {
+          const w = new SubWatcher(noop);
+          t.watchers.push(w);
+          t.ok(w.open(t.pipe()[0]), 'open');
+          return w;
+        },
+      },
+      {
+        label: 'a watcher built by Reflect.construct with newTarget Object',
+        make: (t) => {
+          const w = Reflect.construct(W, [noop], Object);
+          t.watchers.push(w);
+          t.ok(W.prototype.open.call(w, t.pipe()[0]), 'open');
+          return w;
+        },
+      },
+    ],
   },
-  { label: 'a new watcher, never opened', real: true, make: (t) => t.watcher() },
-  { label: 'an open watcher', real: true, make: (t) => t.watcher(t.pipe()[0]) },
-  { label: 'a started watcher', real: true, make: started },
-  {
-    label: 'a watcher closed in this tick',
-    real: true,
-    make: (t) => {
-      const w = started(t);
-      w.close();
-      return w;
-    },
+  Ring: {
+    cls: R,
+    an: 'an open ring',
+    instance: (t) => t.ring(),
+    real: [
+      { label: 'a new ring, never opened', make: (t) => t.ring(false) },
+      { label: 'an open, idle ring', make: (t) => t.ring() },
+      {
+        label: 'a ring with operations prepared, not submitted',
+        make: (t) => {
+          const r = t.ring();
+          t.fileRead(r, 1, false);
+          t.pipeRead(r, 2, false);
+          return r;
+        },
+      },
+      {
+        label: 'a ring with operations in flight',
+        make: (t) => {
+          const r = t.ring();
+          t.pipeRead(r, 1);
+          t.ok(ringCall(r, 'timeout', 2, 60_000, 0), 'Ring#timeout');
+          t.ok(ringCall(r, 'submit'), 'Ring#submit');
+          return r;
+        },
+      },
+      {
+        label: 'a ring with a completion not yet reaped',
+        make: (t) => {
+          const r = t.ring();
+          t.fileRead(r, 1);
+          return r;
+        },
+      },
+      {
+        label: 'a ring closed in this tick',
+        make: (t) => {
+          const r = t.ring();
+          t.ok(ringCall(r, 'close'), 'Ring#close');
+          return r;
+        },
+      },
+      { label: 'a ring closed in an earlier tick', make: () => CLOSED_RINGS[serial++ % CLOSED_RINGS.length] },
+      { label: 'a Ring subclass instance', make: (t) => t.ring(true, () => new SubRing()) },
+      { label: 'a ring built by Reflect.construct with newTarget Object', make: (t) => t.ring(true, () => Reflect.construct(R, [], Object)) },
+    ],
   },
-  { label: 'a watcher closed in an earlier tick', real: true, make: () => CLOSED_WATCHERS[serial++ % CLOSED_WATCHERS.length] },
-  {
-    label: 'a started watcher whose fd was closed with fs.closeSync',
-    real: true,
-    make: (t) => {
-      const [r] = t.pipe();
-      const w = t.watcher(r);
-      t.ok(w.start(C.UV_READABLE), 'Watcher#start');
-      fs.closeSync(r);
-      t.forget(r);
-      return w;
+};
+
+// Receivers for a class's methods and getters: strangers must be refused
+// with a code (an instance of another native class among them), the
+// class's real receivers must answer.
+function receivers(name) {
+  const { cls, an, instance, real } = NATIVE_CLASSES[name];
+  const others = Object.keys(NATIVE_CLASSES).filter((n) => n !== name);
+  return [
+    { label: '{}', make: () => ({}) },
+    { label: 'undefined', make: () => undefined },
+    { label: 'null', make: () => null },
+    { label: '42', make: () => 42 },
+    { label: 'a string', make: () => 'watcher' },
+    { label: 'a Symbol', make: () => Symbol('this') },
+    { label: 'Object.create(' + name + '.prototype)', make: () => Object.create(cls.prototype) },
+    { label: name + '.prototype', make: () => cls.prototype },
+    { label: 'the addon exports object', make: () => native },
+    { label: 'a function', make: () => function () {} },
+    { label: 'a Uint8Array', make: () => new Uint8Array(8) },
+    { label: 'a Proxy of ' + an, make: (t) => new Proxy(instance(t), {}) },
+    {
+      label: 'a revoked Proxy',
+      make: () => {
+        const p = Proxy.revocable({}, {});
+        p.revoke();
+        return p.proxy;
+      },
     },
-  },
-  {
-    label: 'a Watcher subclass instance',
-    real: true,
-    make: (t) => {
-      const w = new SubWatcher(noop);
-      t.watchers.push(w);
-      t.ok(w.open(t.pipe()[0]), 'open');
-      return w;
-    },
-  },
-  {
-    label: 'a watcher built by Reflect.construct with newTarget Object',
-    real: true,
-    make: (t) => {
-      const w = Reflect.construct(W, [noop], Object);
-      t.watchers.push(w);
-      t.ok(W.prototype.open.call(w, t.pipe()[0]), 'open');
-      return w;
-    },
-  },
-];
+    ...others.map((n) => ({ label: NATIVE_CLASSES[n].an + ' (a ' + n + ')', make: NATIVE_CLASSES[n].instance })),
+    ...real.map((r) => ({ ...r, real: true })),
+  ];
+}
+// Per class; plain functions ignore "this" and get the Watcher's list.
+const THIS_VALUES = Object.fromEntries(Object.keys(NATIVE_CLASSES).map((n) => [n, receivers(n)]));
 
 // Extra cases, beyond the positional ones: aliasing, exact-size and
 // unaligned out-parameters, and the Watcher's lifecycle.
@@ -1271,6 +1667,214 @@ const EXTRAS = {
     { label: 'Reflect.construct with newTarget Object', expect: 'return', make: () => ({ args: [noop], invoke: () => Reflect.construct(W, [noop], Object) }) },
     { label: 'Reflect.construct with a bound newTarget', expect: 'return', make: () => ({ args: [noop], invoke: () => Reflect.construct(W, [noop], function () {}.bind(null)) }) },
     { label: 'a subclass', expect: 'return', make: () => ({ args: [noop], invoke: () => new SubWatcher(noop) }) },
+  ],
+  Ring: [
+    { label: 'called without new', expect: 'throw', code: 'ERR_CONSTRUCT_CALL_REQUIRED', make: () => ({ invoke: () => R() }) },
+    {
+      label: 'called without new, with a ring as this',
+      expect: 'throw',
+      code: 'ERR_CONSTRUCT_CALL_REQUIRED',
+      make: (t) => {
+        const r = t.ring();
+        return { invoke: () => R.call(r) };
+      },
+    },
+    { label: 'Reflect.construct with newTarget Object', expect: 'return', make: () => ({ invoke: () => Reflect.construct(R, [], Object) }) },
+    { label: 'Reflect.construct with a bound newTarget', expect: 'return', make: () => ({ invoke: () => Reflect.construct(R, [], function () {}.bind(null)) }) },
+    { label: 'a subclass', expect: 'return', make: () => ({ invoke: () => new SubRing() }) },
+  ],
+  // Each flag bit alone: those a Ring allows reach the kernel (which may
+  // refuse them), any other is refused before the syscall.
+  'Ring#open': [
+    ...Array.from({ length: 32 }, (_, bit) => ({
+      label: 'flags = 1 << ' + bit,
+      expect: (RING_SETUP_FLAGS & (2 ** bit)) !== 0 ? 'return' : 'throw',
+      make: () => ({ args: [4, 2 ** bit, 8, 0, -1] }),
+    })),
+    {
+      label: 'open twice',
+      expect: 'return',
+      make: (t) => ({ self: t.ring(), args: [4, 0, 0, 0, -1] }),
+      verify: (v) => (v < 0 ? null : 'a second open() must fail, got ' + show(v)),
+    },
+    // Found by this test: an open ring answered -EALREADY before looking
+    // at the flags, so a flag no Ring allows was not refused.
+    {
+      label: 'open twice, with a flag a Ring does not allow',
+      expect: 'throw',
+      code: 'ERR_INVALID_ARG_VALUE',
+      make: (t) => ({ self: t.ring(), args: [4, 1 << 14, 0, 0, -1] }),
+    },
+    {
+      label: 'open after close',
+      expect: 'return',
+      make: (t) => {
+        const r = t.ring(false);
+        ringCall(r, 'close');
+        return { self: r, args: [4, 0, 0, 0, -1] };
+      },
+      verify: (v) => (v < 0 ? null : 'open() after close() must fail, got ' + show(v)),
+    },
+  ],
+  // Found by this test: an address the kernel cannot take returned its
+  // -errno before the slot was decoded, so any slot, a string among them,
+  // got -ENAMETOOLONG.
+  'Ring#connect': [
+    {
+      label: 'a string slot with a Unix path too long for sun_path',
+      expect: 'throw',
+      code: 'ERR_INVALID_ARG_TYPE',
+      make: (t) => ({ args: ['0', t.socket(), C.AF_UNIX, 'x'.repeat(200), 0, -1, 0] }),
+    },
+  ],
+  'Ring#read': [
+    { label: 'the last slot', expect: 'return', make: (t) => ({ args: [3, t.file(), u8(64), 0, 16, 0, -1, 0] }), verify: (v) => (v === 0 ? null : 'got ' + show(v)) },
+    { label: 'slot = capacity', expect: 'throw', code: 'ERR_OUT_OF_RANGE', make: (t) => ({ args: [4, t.file(), u8(64), 0, 16, 0, -1, 0] }) },
+    {
+      label: 'a slot already in use',
+      expect: 'return',
+      make: (t) => {
+        const r = t.ring();
+        t.pipeRead(r, 0);
+        return { self: r, args: [0, t.file(), u8(64), 0, 16, 0, -1, 0] };
+      },
+      verify: (v) => (v === -os.constants.errno.EBUSY ? null : 'expected -EBUSY, got ' + show(v)),
+    },
+    {
+      label: 'every slot, each with a linked timeout (two SQEs each)',
+      expect: 'return',
+      make: (t) => {
+        const r = t.ring();
+        for (let s = 1; s < 4; s++) t.ok(ringCall(r, 'read', s, t.pipe()[0], u8(8), 0, 8, -1, 60_000, 0), 'Ring#read');
+        return { self: r, args: [0, t.pipe()[0], u8(8), 0, 8, -1, 60_000, 0] };
+      },
+      verify: (v) => (v === 0 ? null : 'got ' + show(v)),
+    },
+  ],
+  'Ring#closeFd': [
+    {
+      label: "the ring's own fd",
+      expect: 'return',
+      make: (t) => {
+        const r = t.ring();
+        return { self: r, args: [0, ringGet(r, 'fd'), -1, 0] };
+      },
+      verify: (v) => (v === -os.constants.errno.EBUSY ? null : 'expected -EBUSY, got ' + show(v)),
+    },
+    // Found by this test: the owned-fd check ran before the slot was
+    // decoded, so any slot, a string among them, got -EBUSY.
+    {
+      label: "a string slot with the ring's own fd",
+      expect: 'throw',
+      code: 'ERR_INVALID_ARG_TYPE',
+      make: (t) => {
+        const r = t.ring();
+        return { self: r, args: ['0', ringGet(r, 'fd'), -1, 0] };
+      },
+    },
+    {
+      label: "the ring's eventfd",
+      expect: 'return',
+      make: (t) => {
+        const r = t.ring();
+        return { self: r, args: [0, ringGet(r, 'eventfd'), -1, 0] };
+      },
+      verify: (v) => (v === -os.constants.errno.EBUSY ? null : 'expected -EBUSY, got ' + show(v)),
+    },
+    // Found by this test: a fixed-file close put fd + 1 in file_index, so
+    // fd -1 made it 0, "no fixed file", and the kernel closed sqe->fd: fd 0,
+    // whoever owned it (the owned-fd check is skipped for fixed files).
+    {
+      label: 'fixed file -1 (must not close fd 0)',
+      expect: 'throw',
+      code: 'ERR_OUT_OF_RANGE',
+      make: (t) => {
+        const r = t.ring();
+        t.ok(ringCall(r, 'registerFiles', i32(t.pipe()[0])), 'Ring#registerFiles');
+        return { self: r, args: [0, -1, -1, C.IOSQE_FIXED_FILE] };
+      },
+      verify: (v, c) => {
+        ringCall(c.self, 'submit');
+        ringCall(c.self, 'wait', 1000);
+        return attempt(() => (fs.fstatSync(0), null), 'returned ' + show(v) + ' and closed fd 0');
+      },
+    },
+    {
+      label: 'fixed file 0',
+      expect: 'return',
+      make: (t) => {
+        const r = t.ring();
+        t.ok(ringCall(r, 'registerFiles', i32(t.pipe()[0])), 'Ring#registerFiles');
+        return { self: r, args: [0, 0, -1, C.IOSQE_FIXED_FILE] };
+      },
+      verify: (v) => (v === 0 ? null : 'got ' + show(v)),
+    },
+  ],
+  // Found by this test: a 0-byte out (a detached buffer: its data pointer
+  // is null) made reap() settle every completion without reporting any,
+  // and return how many it had settled: the operations' results were lost.
+  'Ring#reap': [
+    ...[
+      ['a detached ArrayBuffer', detached],
+      ['ArrayBuffer(0)', () => new ArrayBuffer(0)],
+      ['Float64Array over a detached buffer', () => {
+        const v = new Float64Array(12);
+        detach(v.buffer);
+        return v;
+      }],
+      ['a length-tracking Float64Array of a resizable buffer shrunk to 0', () => {
+        const v = new Float64Array(rab(96));
+        v.buffer.resize(0);
+        return v;
+      }],
+      ['Float64Array(2): less than one triple', () => new Float64Array(2)],
+    ].map(([label, value]) => ({
+      label: label + ' (the completion stays)',
+      expect: 'return',
+      make: () => ({ args: [value()] }),
+      verify: (v, c) => {
+        if (v !== 0) return 'returned ' + show(v) + ' with no room for a triple';
+        const n = ringCall(c.self, 'reap', new Float64Array(12));
+        return n === 1 ? null : 'the completion was lost: the next reap() found ' + show(n);
+      },
+    })),
+    {
+      label: 'out exactly one triple, at byteOffset 4',
+      expect: 'return',
+      make: () => ({ args: [new Uint8Array(new ArrayBuffer(28), 4, 24)] }),
+      verify: (v) => (v === 1 ? null : 'expected 1 completion, got ' + show(v)),
+    },
+  ],
+  'Ring#statx': [
+    { label: 'out a string', expect: 'throw', code: 'ERR_INVALID_ARG_TYPE', make: () => ({ args: [0, C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, 'x'.repeat(512), -1, 0] }) },
+    { label: 'out a number', expect: 'throw', code: 'ERR_INVALID_ARG_TYPE', make: () => ({ args: [0, C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, 512, -1, 0] }) },
+    { label: 'out one byte short', expect: 'throw', code: 'ERR_OUT_OF_RANGE', make: () => ({ args: [0, C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, u8(C.sizeof_statx - 1), -1, 0] }) },
+  ],
+  'Ring#timeout': [
+    { label: 'ms = -1 (no timeout is no timeout here)', expect: 'throw', code: 'ERR_OUT_OF_RANGE', make: () => ({ args: [0, -1, 0] }) },
+    { label: 'ms = 0.5', expect: 'return', make: () => ({ args: [0, 0.5, 0] }) },
+  ],
+  'Ring#close': [
+    {
+      label: 'with an operation in flight (its buffer is abandoned)',
+      expect: 'return',
+      make: (t) => {
+        const r = t.ring();
+        t.pipeRead(r, 0);
+        return { self: r };
+      },
+      verify: (v) => (v === 1 ? null : 'expected 1 abandoned operation, got ' + show(v)),
+    },
+    {
+      label: 'twice',
+      expect: 'return',
+      make: (t) => {
+        const r = t.ring();
+        ringCall(r, 'close');
+        return { self: r };
+      },
+      verify: (v) => (v === 0 ? null : 'got ' + show(v)),
+    },
   ],
   // Each flag bit alone in io_uring_params (the rest zero): whatever the
   // kernel makes of it, the binding returns a number; any ring is closed.
@@ -1508,7 +2112,7 @@ function runCase(name, e, fn, k) {
     c = k.build(t);
     c.t = t;
     // Decided before the call: a getter may change the arguments.
-    expected = k.expect ?? (k.racy ? 'either' : expectFor(e, k.position, c.args));
+    expected = k.expect ?? (k.racy ? 'either' : expectFor(e, k.position, c.args, c.self));
   } catch (err) {
     fail(name, label, 'fuzz setup failed: ' + (err && err.stack));
     t.cleanup();
@@ -1517,10 +2121,18 @@ function runCase(name, e, fn, k) {
   const before = c.args.map((v) => show(v)).join(', ');
   progress(label + '\n  args: ' + before);
   let outcome;
+  const leaked = e.leaks ? native.debug_counters().leakedOnTeardown : 0;
   try {
     outcome = { threw: false, value: invoke(name, e, fn, c) };
   } catch (err) {
     outcome = { threw: true, err };
+  }
+  if (e.leaks) {
+    // close() counts the operations it abandoned, the counter their
+    // buffers (a timeout or a poll has none): never more buffers.
+    const n = native.debug_counters().leakedOnTeardown - leaked;
+    leaksReported += n;
+    if (n > 0 && !(n <= outcome.value)) fail(name, label, 'abandoned ' + n + ' buffers but returned ' + show(outcome.value));
   }
   results.counts[name] = (results.counts[name] ?? 0) + 1;
   const o = (results.outcomes[name] ??= { returned: 0, threw: 0, getter: 0 });
@@ -1532,23 +2144,30 @@ function runCase(name, e, fn, k) {
     const code = outcome.err && outcome.err.code;
     if (typeof code === 'string' && !codes.includes(code)) codes.push(code);
   }
-  const problem = judge(e, expected, outcome) ?? (!outcome.threw && k.verify ? k.verify(outcome.value, c) : null);
+  const problem =
+    judge(e, expected, outcome) ??
+    (!outcome.threw && k.verify ? k.verify(outcome.value, c) : null) ??
+    (outcome.threw && k.code && outcome.err.code !== k.code ? 'threw ' + outcome.err.code + ', expected ' + k.code + ': ' + outcome.err.message : null);
   if (problem) fail(name, label, problem + '\n  args: ' + before + (c.self !== undefined ? '\n  this: ' + show(c.self) : ''));
   try {
     if (!outcome.threw) e.after?.(outcome.value, c, t);
   } catch (err) {
     fail(name, label, 'fuzz cleanup failed: ' + (err && err.stack));
   }
+  const ringProblems = ringCleanupProblems.length;
   t.cleanup();
+  if (ringCleanupProblems.length > ringProblems) {
+    fail(name, label, 'cleanup could not confirm every ring operation done: close() gave ' + ringCleanupProblems.slice(ringProblems).join(', '));
+  }
   guardStdio();
 }
 
 // 'throw' for a value a decoder must reject; 'return' for one every
 // decoder and check accepts (then only the syscall can fail, as -errno);
 // 'either' when that cannot be told beforehand (getters, Proxies).
-function expectFor(e, position, args) {
+function expectFor(e, position, args, self) {
   const accepted = verdict(e.kinds[position], args[position]);
-  const fits = e.check ? e.check(args) : true;
+  const fits = e.check ? e.check(args, self) : true;
   if (accepted === false || fits === false) return 'throw';
   return accepted === true ? 'return' : 'either';
 }
@@ -1629,7 +2248,8 @@ function* cases(name, e) {
   }
   // The receiver: ignored by plain functions, checked by class members.
   const member = name.includes('#');
-  for (const th of e.few ? THIS_VALUES.slice(0, 3) : THIS_VALUES) {
+  const receiverList = THIS_VALUES[member ? name.split('#')[0] : 'Watcher'];
+  for (const th of e.few ? receiverList.slice(0, 3) : receiverList) {
     yield {
       label: 'this = ' + th.label,
       expect: !member || th.real ? 'return' : 'throw',
@@ -1637,7 +2257,7 @@ function* cases(name, e) {
     };
   }
   for (const x of EXTRAS[name] ?? []) {
-    yield { label: x.label, expect: x.expect, verify: x.verify, build: (t) => ({ self: e.self ? e.self(t) : undefined, args: [], t, ...x.make(t) }) };
+    yield { label: x.label, expect: x.expect, code: x.code, verify: x.verify, build: (t) => ({ self: e.self ? e.self(t) : undefined, args: [], t, ...x.make(t) }) };
   }
 }
 
@@ -1694,6 +2314,76 @@ async function liveWatchers() {
   t.cleanup();
 }
 
+// Hostile values while operations are in flight on the same ring: every
+// Ring method that takes arguments, with each position of its template in
+// turn hostile, on one ring with reads pending on a pipe, a long timeout,
+// a multishot poll and completions waiting to be reaped; the slot rotates
+// so calls land on free and busy slots alike, and the ring is submitted
+// and reaped between calls. wait() is left out: a valid long timeout on a
+// ring where nothing completes would block; openat and accept too, as a
+// reap with a hostile buffer would lose the fds they return.
+async function liveRing() {
+  const name = 'Ring (live)';
+  const t = new Ctx();
+  const ring = t.ring(false);
+  t.ok(ringCall(ring, 'open', 32, 0, 0, 0, -1), 'Ring#open');
+  const cap = ringGet(ring, 'capacity');
+  t.pipeRead(ring, 0);
+  t.ok(ringCall(ring, 'timeout', 2, 60_000, 0), 'Ring#timeout');
+  t.ok(ringCall(ring, 'poll', 3, t.pipe()[1], C.POLLOUT, true, -1, 0), 'Ring#poll');
+  t.fileRead(ring, 4);
+  const reading = t.pipeRead(ring, 1);
+  const out = new Float64Array(3 * cap);
+  const sample = HOSTILE.filter((h, k) => !h.only && k % 3 === 0);
+  let calls = 0;
+  for (const [key, e] of Object.entries(TABLE)) {
+    if (!key.startsWith('Ring#') || e.getter || e.kinds.length === 0 || ['Ring#wait', 'Ring#open', 'Ring#openat', 'Ring#accept'].includes(key)) continue;
+    const m = key.slice('Ring#'.length);
+    const make = e.make ?? Object.values(e.variants)[0];
+    for (let i = 0; i < e.kinds.length; i++) {
+      // The templates' fds, closed after each position's calls: operations
+      // still in flight on them then end (a pipe read sees end of file).
+      const tt = new Ctx();
+      tt.reading = reading;
+      for (const h of sample) {
+        const args = make(tt);
+        // Slots 5 and up rotate; 0 to 4 keep their operations.
+        if (e.kinds[0] === SLOT) args[0] = 5 + (calls % (cap - 5));
+        const c = { self: ring, args, t: tt };
+        args[i] = h.make(c, i);
+        const label = m + ': argument ' + i + ' = ' + h.label;
+        progress(name + ': ' + label);
+        let outcome;
+        try {
+          outcome = { threw: false, value: ringCall(ring, m, ...args) };
+        } catch (err) {
+          outcome = { threw: true, err };
+        }
+        calls++;
+        guardStdio(); // closeFd(-0) closed fd 0
+        results.counts[name] = (results.counts[name] ?? 0) + 1;
+        const problem = judge(e, 'either', outcome);
+        if (problem) fail(name, label, problem);
+        if (!outcome.threw) e.after?.(outcome.value, c, t);
+        if (calls % 7 === 0) ringCall(ring, 'submit');
+        if (calls % 11 === 0) {
+          // Reap, closing what openat and accept opened.
+          const n = ringCall(ring, 'reap', out);
+          const fdSlots = t.fdSlots.get(ring);
+          for (let k = 0; k < n; k++) {
+            if (out[3 * k + 2] === 0 && out[3 * k + 1] >= 0 && fdSlots && fdSlots.delete(out[3 * k])) attempt(() => fs.closeSync(out[3 * k + 1]));
+          }
+        }
+      }
+      tt.cleanup();
+      await tick();
+    }
+  }
+  const problems = ringCleanupProblems.length;
+  t.cleanup();
+  if (ringCleanupProblems.length > problems) fail(name, 'cleanup', 'close() gave ' + ringCleanupProblems.slice(problems).join(', '));
+}
+
 function inventory() {
   const names = [];
   for (const key of Object.keys(native)) {
@@ -1744,6 +2434,16 @@ async function main() {
     fs.closeSync(fds[1]);
     CLOSED_WATCHERS.push(w);
   }
+  // Rings closed in an earlier tick: one idle, one that had an operation
+  // in flight until it was cancelled and reaped.
+  for (let k = 0; k < 2; k++) {
+    const t = new Ctx();
+    const r = t.ring();
+    if (k === 1) t.pipeRead(r, 0);
+    t.cleanup();
+    CLOSED_RINGS.push(r);
+  }
+  const leakedBefore = native.debug_counters().leakedOnTeardown;
   await startRacer();
   await tick();
   await tick();
@@ -1765,12 +2465,22 @@ async function main() {
     }
   }
   if (config.area === 'watcher') await liveWatchers();
+  if (config.area === 'uring') await liveRing();
   progress('(after the calls: health checks)');
   for (let k = 0; k < 5; k++) await new Promise((resolve) => setTimeout(resolve, 10));
   results.bindings = bindings;
   results.ms = Date.now() - started;
   const counters = native.debug_counters();
-  results.health = { heapOk: heapCheck(), watchers: counters.watchers, ownedFds: counters.ownedFds, fdDrift: fdCount() - fdsBefore };
+  results.health = {
+    heapOk: heapCheck(),
+    watchers: counters.watchers,
+    ownedFds: counters.ownedFds,
+    fdDrift: fdCount() - fdsBefore,
+    pinnedOps: counters.pinnedOps,
+    // Buffers abandoned beyond those Ring#close calls reported.
+    leakedOnTeardown: counters.leakedOnTeardown - leakedBefore - leaksReported,
+  };
+  results.leaksReported = leaksReported;
   await stopRacer();
   fs.writeFileSync(config.resultPath, JSON.stringify(results));
   if (config.area === 'watcher') {
@@ -1807,7 +2517,8 @@ interface FuzzResult {
   failures: Failure[];
   failureCount: number;
   ms: number;
-  health: { heapOk: boolean; watchers: number; ownedFds: number; fdDrift: number };
+  health: { heapOk: boolean; watchers: number; ownedFds: number; fdDrift: number; pinnedOps: number; leakedOnTeardown: number };
+  leaksReported: number;
 }
 
 interface Inventory {
@@ -1851,7 +2562,7 @@ function describeFailures(res: FuzzResult): string {
 }
 
 describe('native binding fuzz', () => {
-  it('has a fuzz table entry for every binding, Watcher members included, and only for bindings that exist', () => {
+  it('has a fuzz table entry for every binding, native class members included, and only for bindings that exist', () => {
     const inv = runFuzz<Inventory>('inventory');
     const missing = inv.names.filter((n) => !(n in inv.areas));
     const stale = Object.keys(inv.areas).filter((n) => !inv.names.includes(n));
@@ -1861,6 +2572,7 @@ describe('native binding fuzz', () => {
     expect(unknownAreas, 'entries whose area is not in AREAS (no child would run them)').toEqual([]);
     for (const area of AREAS) expect(Object.values(inv.areas), `no bindings in ${area}`).toContain(area);
     expect(inv.names).toContain('Watcher#start');
+    expect(inv.names).toContain('Ring#read');
   });
 
   for (const area of AREAS) {
@@ -1878,7 +2590,7 @@ describe('native binding fuzz', () => {
       // Native code throws only for bad arguments (DESIGN.md): Node's codes for them.
       const codes = new Set(Object.values(res.codes).flat());
       for (const code of codes) expect(ARG_CODES, `a binding threw ${code}`).toContain(code);
-      expect(res.health).toEqual({ heapOk: true, watchers: 0, ownedFds: 0, fdDrift: 0 });
+      expect(res.health).toEqual({ heapOk: true, watchers: 0, ownedFds: 0, fdDrift: 0, pinnedOps: 0, leakedOnTeardown: 0 });
     }, 2 * CHILD_TIMEOUT);
   }
 });

@@ -58,6 +58,9 @@ describe.runIf(haveRing)('Ring', () => {
     const c = new Uint8Array(8);
     expect(await r.readv(fd, [a, b, c], { position: 0 })).toBe(6);
     expect([a.toString(), b.toString(), Buffer.from(c.subarray(0, 2)).toString()]).toEqual(['a', 'bcd', 'ef']);
+    // No buffers is a read or write of 0 bytes, as for readv() (found by the native fuzz: it threw)
+    expect(await r.readv(fd, [], { position: 0 })).toBe(0);
+    expect(await r.writev(fd, [], { position: 0 })).toBe(0);
   });
 
   it('orders fsync and fdatasync after awaited writes', async () => {
