@@ -177,7 +177,9 @@ class Ring {
     }
     fd_ = fd;
     params_ = p;
-    ops_.reset(new Op[capacity_]);
+    // Slots are made on first use: a large CQ costs memory only as it is used.
+    ops_.clear();
+    ops_.resize(capacity_);
     AddonData* data = GetAddonData(env_);
     if (data != nullptr) {
       data->owned_fds[fd_] = data->next_generation++;
@@ -229,10 +231,13 @@ class Ring {
                                 : nullptr;
     cq_mask_ = *reinterpret_cast<unsigned*>(cq + p.cq_off.ring_mask);
     cqes_ = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
-    // Each operation takes at most two SQEs (itself and a link timeout) and
-    // posts one CQE (a multishot poll more, but never more than the CQ
-    // holds: the kernel ends it with -EOVERFLOW... and NODROP keeps the rest).
-    capacity_ = p.sq_entries;
+    // Operations in flight are bounded by the completion queue, not the
+    // submission queue (a full SQ is submitted and reused at once): each
+    // posts one CQE when it ends, so as many as the CQ holds can wait in the
+    // kernel together, as reads waiting for their peers' writes must. The
+    // ring's own cancels and link timeouts post more; NODROP keeps those if
+    // the CQ overflows.
+    capacity_ = p.cq_entries;
     return 0;
   }
 
@@ -317,7 +322,7 @@ class Ring {
       ThrowRangeError(info.Env(), "slot is out of range for this ring");
       return nullptr;
     }
-    Op* op = &ops_[*slot];
+    Op* op = Slot(*slot);
     if (op->live) {
       *err = -EBUSY;
       return nullptr;
@@ -329,8 +334,17 @@ class Ring {
     return op;
   }
 
-  uint64_t UserData(uint32_t slot) const {
-    return (static_cast<uint64_t>(ops_[slot].generation) << 32) | slot;
+  // The slot's record, made on first use.
+  Op* Slot(uint32_t slot) {
+    if (!ops_[slot]) ops_[slot].reset(new Op());
+    return ops_[slot].get();
+  }
+
+  // Whether the slot holds an operation in flight.
+  bool Live(uint32_t slot) const { return ops_[slot] && ops_[slot]->live; }
+
+  uint64_t UserData(uint32_t slot) {
+    return (static_cast<uint64_t>(Slot(slot)->generation) << 32) | slot;
   }
 
   // The trailing (timeoutMs, sqeFlags) pair every operation takes: -1 for
@@ -726,8 +740,8 @@ class Ring {
 
   long CancelSlot(uint32_t slot) {
     if (fd_ < 0) return -EBADF;
-    if (slot >= capacity_ || !ops_[slot].live) return -ENOENT;
-    Op* op = &ops_[slot];
+    if (slot >= capacity_ || !Live(slot)) return -ENOENT;
+    Op* op = Slot(slot);
     if (op->cancel_requested) return 0;
     if (!Reserve(1)) return -EAGAIN;
     op->cancel_requested = true;
@@ -781,7 +795,8 @@ class Ring {
       if (ud & kInternal) continue;
       uint32_t slot = static_cast<uint32_t>(ud);
       if (slot >= capacity_) continue;
-      Op* op = &ops_[slot];
+      if (!ops_[slot]) continue;
+      Op* op = ops_[slot].get();
       if (!op->live || op->generation != static_cast<uint32_t>(ud >> 32)) continue;
       long res = cqe->res;
       bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
@@ -870,9 +885,9 @@ class Ring {
     }
     size_t leaked = 0;
     for (uint32_t i = 0; i < capacity_; i++) {
-      if (ops_[i].live) {
-        ops_[i].bounce.Abandon();
-        ops_[i].live = false;
+      if (Live(i)) {
+        ops_[i]->bounce.Abandon();
+        ops_[i]->live = false;
         leaked++;
       }
     }
@@ -898,7 +913,7 @@ class Ring {
     ring->hook_added_ = false;
     if (ring->fd_ < 0) return;
     for (uint32_t i = 0; i < ring->capacity_; i++)
-      if (ring->ops_[i].live) ring->CancelSlot(i);
+      if (ring->Live(i)) ring->CancelSlot(i);
     timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (ring->inflight_ > 0) {
@@ -939,7 +954,7 @@ class Ring {
   bool closed_ = false;
   bool hook_added_ = false;
   io_uring_params params_{};
-  std::unique_ptr<Op[]> ops_;
+  std::vector<std::unique_ptr<Op>> ops_;
   uint32_t capacity_ = 0;
   uint32_t inflight_ = 0;
 

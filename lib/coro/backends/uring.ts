@@ -23,7 +23,7 @@
  * @module
  */
 import { errnoError } from '../../errors.js';
-import { native, type NativeRing } from '../../native.js';
+import { constant, native, type NativeRing } from '../../native.js';
 import { POLL } from '../../multiplex.js';
 import { Watcher, WATCH } from '../../watcher.js';
 import { HANGUP, READABLE, WRITABLE, type Backend, type Dispatch, type FdState } from './backend.js';
@@ -33,6 +33,12 @@ const READ_BITS = POLL.IN | POLL.PRI | POLL.RDHUP | POLL.HUP | POLL.ERR | POLL.N
 const WRITE_BITS = POLL.OUT | POLL.HUP | POLL.ERR | POLL.NVAL;
 const HANGUP_BITS = POLL.RDHUP | POLL.HUP | POLL.ERR | POLL.NVAL;
 const ENTRIES = 1024;
+/**
+ * Completion queue entries, the kernel's maximum: how many operations can
+ * wait in the kernel at once (10,000 tasks each parked in a read must all
+ * fit, or reads could hold every slot while the writes they wait for queue).
+ */
+const CQ_ENTRIES = 65536;
 /** Completions taken per reap. */
 const BATCH = 256;
 
@@ -85,7 +91,7 @@ export class UringBackend implements Backend, RingIo {
 
   constructor() {
     const ring = new native.Ring();
-    const r = ring.open(ENTRIES, 0, 0, 0, -1);
+    const r = ring.open(ENTRIES, constant('IORING_SETUP_CQSIZE'), CQ_ENTRIES, 0, -1);
     if (r < 0) throw errnoError(r, 'io_uring_setup');
     this.#ring = ring;
     this.#slots = new Array<Completion>(ring.capacity).fill(undefined);
