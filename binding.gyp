@@ -13,6 +13,7 @@
         "native/signal.cc",
         "native/async.cc",
         "native/inflight.cc",
+        "native/aio.cc",
         "native/direct.cc"
       ],
       # C++ exception mode: none. The plain `node_addon_api` target defines

@@ -55,5 +55,7 @@ export { realtimeSignals } from './signal.js';
 export type { RealtimeSignals } from './signal.js';
 export { ioUringAvailable, aioAvailable } from './async.js';
 export type { AioProbe, IoUringProbe, Unavailable, UnavailableReason } from './async.js';
+export { LinuxAio } from './async/linux-aio.js';
+export type { LinuxAioOptions } from './async/linux-aio.js';
 export { directIoAlignment, directIoAvailable } from './direct.js';
 export type { DirectIoAlignment, DirectIoProbe } from './direct.js';

@@ -277,6 +277,7 @@ Init(Napi::Env env, Napi::Object exports) {
   InitWatcher(env, exports, constants);
   InitSignal(env, exports, constants);
   InitAsync(env, exports, constants);
+  InitAio(env, exports, constants);
   InitDirect(env, exports, constants);
   return exports;
 }

@@ -164,6 +164,8 @@ InitSignal(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
 InitAsync(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
+InitAio(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
 InitDirect(Napi::Env env, Napi::Object exports, Napi::Object constants);
 
 }  // namespace iomodes

@@ -23,7 +23,7 @@ import { describe, expect, it } from 'vitest';
 import { distEntry, fixture, tmpDir } from './helpers/index.js';
 
 /** The native/*.cc files that export bindings: one child each. */
-const AREAS = ['addon', 'fd', 'blocking', 'nonblocking', 'system', 'multiplex', 'watcher', 'async', 'direct'];
+const AREAS = ['addon', 'fd', 'blocking', 'nonblocking', 'system', 'multiplex', 'watcher', 'async', 'aio', 'direct'];
 
 /** The codes a binding may throw: argument errors, the Watcher's receiver and constructor errors. */
 const ARG_CODES = ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_THIS', 'ERR_CONSTRUCT_CALL_REQUIRED'];
@@ -47,6 +47,7 @@ const config = JSON.parse(process.argv[2]);
 const { native } = await import(config.nativeUrl);
 const C = native.constants;
 const W = native.Watcher;
+const A = native.LinuxAio;
 const gc = globalThis.gc;
 if (typeof gc !== 'function') throw new Error('the fuzz child needs --expose-gc');
 
@@ -101,6 +102,7 @@ function show(v, depth = 0) {
       return '[' + parts.join(', ') + ']';
     }
     if (v instanceof W) return 'a Watcher';
+    if (v instanceof A) return 'a LinuxAio';
     return Object.prototype.toString.call(v);
   } catch {
     return '<unprintable>';
@@ -190,6 +192,8 @@ const BYTES = { t: 'bytes' };
 const out = (size) => ({ t: 'out', size });
 const FDLIST = { t: 'fdlist' };
 const IOV = { t: 'iov' };
+// readv/writev of LinuxAio: 1 to IOV_MAX views or ArrayBuffers, of any known element type.
+const VIEWS = { t: 'views' };
 const HOST = { t: 'host' };
 const PATH = { t: 'path' };
 const FN = { t: 'fn' };
@@ -213,6 +217,22 @@ function iovOk(v) {
     }
     if (d.get) return null;
     if (!types.isUint8Array(d.value)) return false;
+  }
+  return true;
+}
+
+function viewsOk(v) {
+  if (types.isProxy(v)) return null;
+  if (!Array.isArray(v)) return false;
+  if (v.length === 0 || v.length > C.IOV_MAX) return false;
+  for (let k = 0; k < v.length; k++) {
+    const d = Object.getOwnPropertyDescriptor(v, k);
+    if (!d) {
+      if (Object.getPrototypeOf(v) !== Array.prototype || k in Array.prototype) return null;
+      return false;
+    }
+    if (d.get) return null;
+    if (!isBytes(d.value) || (typeof globalThis.Float16Array === 'function' && d.value instanceof globalThis.Float16Array)) return false;
   }
   return true;
 }
@@ -243,6 +263,8 @@ function verdict(k, v) {
       return fdListOk(v);
     case 'iov':
       return iovOk(v);
+    case 'views':
+      return viewsOk(v);
     case 'host':
       return typeof v === 'string' && (!v.includes('\0') || v[0] === '\0');
     case 'path':
@@ -299,6 +321,7 @@ let serial = 0;
 class Ctx {
   fds = [];
   watchers = [];
+  aios = [];
   owned = [];
   later = [];
   ok(r, what) {
@@ -364,6 +387,27 @@ class Ctx {
     if (fd !== undefined) this.ok(w.open(fd), 'Watcher#open');
     return w;
   }
+  // A LinuxAio of 2 events, closed by cleanup; open = false: never opened.
+  aio(open = true) {
+    const a = new A();
+    this.aios.push(a);
+    if (open) this.ok(a.open(2), 'LinuxAio#open');
+    return a;
+  }
+  // The area's shared, open LinuxAio (io_destroy costs an RCU grace
+  // period, too slow for one context a call): every slot is withdrawn and
+  // reaped after the call.
+  sharedAio() {
+    if (sharedAio === null) {
+      sharedAio = new A();
+      this.ok(sharedAio.open(4), 'LinuxAio#open');
+    }
+    this.later.push(() => {
+      for (let slot = 0; slot < 4; slot++) A.prototype.cancel.call(sharedAio, slot);
+      A.prototype.reap.call(sharedAio, new Float64Array(8));
+    });
+    return sharedAio;
+  }
   own(fd) {
     const g = this.ok(native.fd_own(fd), 'fd_own');
     this.owned.push([fd, g]);
@@ -372,6 +416,7 @@ class Ctx {
   cleanup() {
     for (const f of this.later) f();
     for (const w of this.watchers) attempt(() => W.prototype.close.call(w));
+    for (const a of this.aios) attempt(() => A.prototype.close.call(a));
     for (const [fd, g] of this.owned) attempt(() => native.fd_close_owned(fd, g));
     for (const fd of this.fds) attempt(() => fs.closeSync(fd));
   }
@@ -621,7 +666,7 @@ async function stopRacer() {
 HOSTILE.push(
   { label: 'Int32Array(1) another thread keeps rewriting', only: ['fdlist'], racy: true, make: (c) => racing(c.t, (b) => new Int32Array(b, 0, 1)) },
   { label: 'Uint8Array(64) another thread keeps rewriting', only: ['bytes'], racy: true, make: (c) => racing(c.t, (b) => new Uint8Array(b, 64, 64)) },
-  { label: '[Uint8Array another thread keeps rewriting]', only: ['iov'], racy: true, make: (c) => racing(c.t, (b) => [new Uint8Array(b, 128, 64)]) },
+  { label: '[Uint8Array another thread keeps rewriting]', only: ['iov', 'views'], racy: true, make: (c) => racing(c.t, (b) => [new Uint8Array(b, 128, 64)]) },
 );
 
 // Arrays (for the iovec positions, and as junk everywhere else). Getters
@@ -961,8 +1006,91 @@ const TABLE = {
     few: true,
   },
 
+  // LinuxAio: the operations only queue an iocb (nothing is submitted but
+  // in submit's own template, an fsync of the fuzz file), on one shared
+  // context; open and close get fresh ones.
+  LinuxAio: {
+    area: 'aio',
+    kinds: [],
+    make: () => [],
+    construct: true,
+    returns: 'object',
+    after: (r, c, t) => {
+      if (r !== null && typeof r === 'object') t.aios.push(r);
+    },
+  },
+  'LinuxAio#open': { area: 'aio', kinds: [U32], self: (t) => t.aio(false), make: () => [1], thisValues: () => AIO_THIS.slice(0, 4), few: true },
+  'LinuxAio#read': { area: 'aio', kinds: [U32, I32, BYTES, I64, I64, I64], self: (t) => t.sharedAio(), make: (t) => [0, t.file(), u8(64), 0, 16, 0], check: rangeCheck(2) },
+  'LinuxAio#write': { area: 'aio', kinds: [U32, I32, BYTES, I64, I64, I64], self: (t) => t.sharedAio(), make: (t) => [1, t.file(), u8(64), 0, 16, 0], check: rangeCheck(2) },
+  'LinuxAio#readv': { area: 'aio', kinds: [U32, I32, VIEWS, I64], self: (t) => t.sharedAio(), make: (t) => [2, t.file(), [u8(8), u8(8)], 0] },
+  'LinuxAio#writev': { area: 'aio', kinds: [U32, I32, VIEWS, I64], self: (t) => t.sharedAio(), make: (t) => [3, t.file(), [u8(8), u8(8)], 0] },
+  'LinuxAio#fsync': { area: 'aio', kinds: [U32, I32], self: (t) => t.sharedAio(), make: (t) => [0, t.file()] },
+  'LinuxAio#fdatasync': { area: 'aio', kinds: [U32, I32], self: (t) => t.sharedAio(), make: (t) => [1, t.file()] },
+  'LinuxAio#cancel': {
+    area: 'aio',
+    kinds: [U32],
+    self: (t) => {
+      const a = t.sharedAio();
+      A.prototype.fsync.call(a, 0, t.file());
+      return a;
+    },
+    make: () => [0],
+  },
+  'LinuxAio#reap': {
+    area: 'aio',
+    kinds: [BYTES],
+    self: (t) => {
+      const a = t.sharedAio();
+      A.prototype.fsync.call(a, 0, t.file());
+      A.prototype.cancel.call(a, 0);
+      return a;
+    },
+    make: () => [new Float64Array(rab(32))],
+  },
+  // Submits an fsync of the fuzz file: reaped by a later call's cleanup.
+  'LinuxAio#submit': {
+    area: 'aio',
+    kinds: [],
+    self: (t) => {
+      const a = t.sharedAio();
+      A.prototype.fsync.call(a, 0, t.file());
+      return a;
+    },
+    make: () => [],
+  },
+  'LinuxAio#close': { area: 'aio', kinds: [], self: (t) => t.aio(), make: () => [] },
+  'LinuxAio#eventfd': { area: 'aio', kinds: [], self: (t) => t.sharedAio(), make: () => [], getter: true, returns: 'fd' },
+  'LinuxAio#capacity': { area: 'aio', kinds: [], self: (t) => t.sharedAio(), make: () => [], getter: true },
+
   statx: { area: 'direct', kinds: [I32, PATH, I32, U32, out(C.sizeof_statx)], make: () => [C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, u8(C.sizeof_statx)] },
 };
+
+// The aio area's shared LinuxAio (Ctx#sharedAio), closed before the health checks.
+let sharedAio = null;
+
+// Receivers for LinuxAio's members: strangers (a Watcher among them) are
+// refused, real ones in every state answer. Real ones first: the few-case
+// entries take the first four.
+const AIO_THIS = [
+  { label: 'a LinuxAio never opened', real: true, make: (t) => t.aio(false) },
+  { label: 'an open LinuxAio', real: true, make: (t) => t.aio() },
+  { label: '{}', make: () => ({}) },
+  {
+    label: 'a closed LinuxAio',
+    real: true,
+    make: (t) => {
+      const a = t.aio();
+      A.prototype.close.call(a);
+      return a;
+    },
+  },
+  { label: 'undefined', make: () => undefined },
+  { label: 'Object.create(LinuxAio.prototype)', make: () => Object.create(A.prototype) },
+  { label: 'LinuxAio.prototype', make: () => A.prototype },
+  { label: 'a Watcher', make: (t) => t.watcher() },
+  { label: 'a Proxy of the shared LinuxAio', make: (t) => new Proxy(t.sharedAio(), {}) },
+  { label: 'the shared LinuxAio', real: true, make: (t) => t.sharedAio() },
+];
 
 // One live AIO context for io_destroy's template, made again once destroyed.
 let aioContext = null;
@@ -1055,6 +1183,10 @@ const THIS_VALUES = [
 // Extra cases, beyond the positional ones: aliasing, exact-size and
 // unaligned out-parameters, and the Watcher's lifecycle.
 const EXTRAS = {
+  LinuxAio: [
+    { label: 'called without new', expect: 'throw', make: () => ({ args: [], invoke: () => A() }) },
+    { label: 'Reflect.construct with newTarget Object', expect: 'return', make: (t) => ({ args: [], invoke: () => t.aio(false) && Reflect.construct(A, [], Object) }) },
+  ],
   close: [
     {
       label: 'an fd an iomodes object owns',
@@ -1629,7 +1761,8 @@ function* cases(name, e) {
   }
   // The receiver: ignored by plain functions, checked by class members.
   const member = name.includes('#');
-  for (const th of e.few ? THIS_VALUES.slice(0, 3) : THIS_VALUES) {
+  const receivers = e.thisValues ? e.thisValues() : name.startsWith('LinuxAio#') ? AIO_THIS : e.few ? THIS_VALUES.slice(0, 3) : THIS_VALUES;
+  for (const th of receivers) {
     yield {
       label: 'this = ' + th.label,
       expect: !member || th.real ? 'return' : 'throw',
@@ -1765,6 +1898,10 @@ async function main() {
     }
   }
   if (config.area === 'watcher') await liveWatchers();
+  if (sharedAio !== null) {
+    A.prototype.close.call(sharedAio);
+    sharedAio = null;
+  }
   progress('(after the calls: health checks)');
   for (let k = 0; k < 5; k++) await new Promise((resolve) => setTimeout(resolve, 10));
   results.bindings = bindings;
