@@ -40,6 +40,11 @@ describe('LinuxAio.create', () => {
     expect(debugCounters().ownedFds).toBe(base + 1);
     a.close();
     expect(debugCounters().ownedFds).toBe(base);
+    const n = new native.LinuxAio();
+    expect(n.open(1)).toBe(0);
+    expect(native.close(n.eventfd)).toBe(-16); // EBUSY
+    n.close();
+    expect(debugCounters().ownedFds).toBe(base);
   });
 
   it('rejects bad options before any syscall', () => {
