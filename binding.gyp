@@ -14,6 +14,7 @@
         "native/async.cc",
         "native/inflight.cc",
         "native/uring.cc",
+        "native/aio.cc",
         "native/direct.cc"
       ],
       # C++ exception mode: none. The plain `node_addon_api` target defines

@@ -8,6 +8,8 @@
  *
  * @module
  */
+export { LinuxAio } from './async/linux-aio.js';
+export type { LinuxAioOptions } from './async/linux-aio.js';
 export { Ring } from './async/ring.js';
 export type { RingInfo, RingOpenOptions, RingOperationOptions, RingOptions, RingReadWriteOptions, RingSocketOptions, RingStat, RingVectoredOptions } from './async/ring.js';
 export type { AsyncBackend, AsyncIo, OperationOptions, ReadWriteOptions, VectoredOptions } from './async/inflight.js';

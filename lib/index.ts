@@ -53,12 +53,13 @@ export type { SelectResult, PollEntry, PollEvent, EpollEvent, EpollOptions, Epol
 // lib/signal.ts, lib/direct.ts: probes used by `iomodes doctor`; lib/async.ts: asynchronous I/O and its probes
 export { realtimeSignals } from './signal.js';
 export type { RealtimeSignals } from './signal.js';
-export { ioUringAvailable, aioAvailable, Ring } from './async.js';
+export { ioUringAvailable, aioAvailable, LinuxAio, Ring } from './async.js';
 export type {
   AioProbe,
   AsyncBackend,
   AsyncIo,
   IoUringProbe,
+  LinuxAioOptions,
   OperationOptions,
   ReadWriteOptions,
   RingInfo,

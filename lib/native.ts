@@ -110,6 +110,35 @@ export interface NativeBinding {
   // native/uring.cc
   /** One io_uring (see native/uring.cc); methods return 0 or -errno unless noted. */
   Ring: new () => NativeRing;
+  // native/aio.cc
+  /**
+   * Linux native AIO: one context of `capacity` events, one slot per event
+   * (`aio_data` is the slot). The operations only prepare and queue an
+   * iocb; `submit()` sends the queue in one `io_submit`. Each returns 0 or
+   * -errno (-EBUSY for a slot in use, -EINVAL for one out of range, -EBADF
+   * once closed).
+   */
+  LinuxAio: new () => {
+    /** io_setup(nrEvents) and the completion eventfd. */
+    open(nrEvents: number): number;
+    read(slot: number, fd: number, buf: Bytes, offset: number, length: number, position: number | bigint): number;
+    write(slot: number, fd: number, buf: Bytes, offset: number, length: number, position: number | bigint): number;
+    readv(slot: number, fd: number, bufs: readonly ArrayBufferView[], position: number | bigint): number;
+    writev(slot: number, fd: number, bufs: readonly ArrayBufferView[], position: number | bigint): number;
+    fsync(slot: number, fd: number): number;
+    fdatasync(slot: number, fd: number): number;
+    /** How many iocbs stay queued (the context was full), or -EBADF. */
+    submit(): number;
+    /** 0 (a queued iocb withdrawn), io_cancel's -errno (-EINPROGRESS: cancelled), -ENOENT for a free slot. */
+    cancel(slot: number): number;
+    /** Writes (slot, result) pairs into `out`; returns how many. */
+    reap(out: Float64Array): number;
+    /** Cancels, reaps for up to 2 s, io_destroy; the completions stay for reap(). */
+    close(): number;
+    /** The completion eventfd, -1 unless open. */
+    readonly eventfd: number;
+    readonly capacity: number;
+  };
 
   // native/direct.cc
   /** `out` receives the kernel's struct statx (sizeof_statx bytes); read it at the offsetof_statx_* constants. */

@@ -278,6 +278,7 @@ Init(Napi::Env env, Napi::Object exports) {
   InitSignal(env, exports, constants);
   InitAsync(env, exports, constants);
   InitUring(env, exports, constants);
+  InitAio(env, exports, constants);
   InitDirect(env, exports, constants);
   return exports;
 }
