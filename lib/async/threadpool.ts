@@ -69,6 +69,8 @@ function resolveVectored(options: unknown): { position: number | bigint; signal:
   return { position, signal: o.signal };
 }
 
+function toVoid(): void {}
+
 function resolveSignal(options: unknown): AbortSignal | undefined {
   validateOptions(options);
   const signal = (options as OperationOptions | undefined)?.signal;
@@ -247,11 +249,11 @@ export class ThreadpoolIo implements AsyncIo {
    * await io.fsync(fd);
    * ```
    */
-  async fsync(fd: number, options?: OperationOptions): Promise<void> {
+  fsync(fd: number, options?: OperationOptions): Promise<void> {
     this.#table.checkOpen();
     validateFd(fd);
     const signal = resolveSignal(options);
-    await this.#start('threadpool:fsync', fd, signal, (slot) => this.#native.fsync(slot, fd));
+    return this.#start('threadpool:fsync', fd, signal, (slot) => this.#native.fsync(slot, fd)).then(toVoid);
   }
 
   /**
@@ -262,11 +264,11 @@ export class ThreadpoolIo implements AsyncIo {
    * await io.fdatasync(fd);
    * ```
    */
-  async fdatasync(fd: number, options?: OperationOptions): Promise<void> {
+  fdatasync(fd: number, options?: OperationOptions): Promise<void> {
     this.#table.checkOpen();
     validateFd(fd);
     const signal = resolveSignal(options);
-    await this.#start('threadpool:fdatasync', fd, signal, (slot) => this.#native.fdatasync(slot, fd));
+    return this.#start('threadpool:fdatasync', fd, signal, (slot) => this.#native.fdatasync(slot, fd)).then(toVoid);
   }
 
   /**
