@@ -23,7 +23,7 @@ import { describe, expect, it } from 'vitest';
 import { distEntry, fixture, tmpDir } from './helpers/index.js';
 
 /** The native/*.cc files that export bindings: one child each. */
-const AREAS = ['addon', 'fd', 'blocking', 'nonblocking', 'system', 'multiplex', 'watcher', 'async', 'direct'];
+const AREAS = ['addon', 'fd', 'blocking', 'nonblocking', 'system', 'multiplex', 'watcher', 'async', 'direct', 'threadpool'];
 
 /** The codes a binding may throw: argument errors, the Watcher's receiver and constructor errors. */
 const ARG_CODES = ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_THIS', 'ERR_CONSTRUCT_CALL_REQUIRED'];
@@ -47,6 +47,7 @@ const config = JSON.parse(process.argv[2]);
 const { native } = await import(config.nativeUrl);
 const C = native.constants;
 const W = native.Watcher;
+const TP = native.ThreadpoolIo;
 const gc = globalThis.gc;
 if (typeof gc !== 'function') throw new Error('the fuzz child needs --expose-gc');
 
@@ -101,6 +102,7 @@ function show(v, depth = 0) {
       return '[' + parts.join(', ') + ']';
     }
     if (v instanceof W) return 'a Watcher';
+    if (v instanceof TP) return 'a ThreadpoolIo';
     return Object.prototype.toString.call(v);
   } catch {
     return '<unprintable>';
@@ -182,6 +184,11 @@ const U32 = int(0, 2 ** 32 - 1);
 const I64 = int(-(2n ** 63n), 2n ** 63n - 1n, true);
 const PORT = int(0, 65535, true);
 const GEN = int(1, 2 ** 53 - 1, true);
+// A ThreadpoolIo's slots, capacity and positions (-1: the current offset).
+const TP_CAPACITY = 4;
+const SLOT = int(0, TP_CAPACITY - 1);
+const CAPACITY = int(1, 65536);
+const POS = int(-1, 2n ** 63n - 1n, true);
 const LIMIT_INT = int(0, 2 ** 53 - 1, true);
 const TIMEOUT = { t: 'timeout' };
 const LIMIT = { t: 'limit' };
@@ -190,6 +197,8 @@ const BYTES = { t: 'bytes' };
 const out = (size) => ({ t: 'out', size });
 const FDLIST = { t: 'fdlist' };
 const IOV = { t: 'iov' };
+// An async backend's views (Bounce::PinArray): 1..IOV_MAX of any view or ArrayBuffer.
+const VIEWS = { t: 'views' };
 const HOST = { t: 'host' };
 const PATH = { t: 'path' };
 const FN = { t: 'fn' };
@@ -213,6 +222,22 @@ function iovOk(v) {
     }
     if (d.get) return null;
     if (!types.isUint8Array(d.value)) return false;
+  }
+  return true;
+}
+
+function viewsOk(v) {
+  if (types.isProxy(v)) return null;
+  if (!Array.isArray(v)) return false;
+  if (v.length === 0 || v.length > C.IOV_MAX) return false;
+  for (let k = 0; k < v.length; k++) {
+    const d = Object.getOwnPropertyDescriptor(v, k);
+    if (!d) {
+      if (Object.getPrototypeOf(v) !== Array.prototype || k in Array.prototype) return null;
+      return false;
+    }
+    if (d.get) return null;
+    if (!isBytes(d.value)) return false;
   }
   return true;
 }
@@ -243,6 +268,8 @@ function verdict(k, v) {
       return fdListOk(v);
     case 'iov':
       return iovOk(v);
+    case 'views':
+      return viewsOk(v);
     case 'host':
       return typeof v === 'string' && (!v.includes('\0') || v[0] === '\0');
     case 'path':
@@ -299,6 +326,7 @@ let serial = 0;
 class Ctx {
   fds = [];
   watchers = [];
+  tps = [];
   owned = [];
   later = [];
   ok(r, what) {
@@ -364,6 +392,13 @@ class Ctx {
     if (fd !== undefined) this.ok(w.open(fd), 'Watcher#open');
     return w;
   }
+  // A ThreadpoolIo with TP_CAPACITY slots, opened unless open is false.
+  tp(open = true) {
+    const x = new TP();
+    this.tps.push(x);
+    if (open) this.ok(x.open(TP_CAPACITY), 'ThreadpoolIo#open');
+    return x;
+  }
   own(fd) {
     const g = this.ok(native.fd_own(fd), 'fd_own');
     this.owned.push([fd, g]);
@@ -372,6 +407,7 @@ class Ctx {
   cleanup() {
     for (const f of this.later) f();
     for (const w of this.watchers) attempt(() => W.prototype.close.call(w));
+    for (const x of this.tps) attempt(() => TP.prototype.close.call(x, 2000));
     for (const [fd, g] of this.owned) attempt(() => native.fd_close_owned(fd, g));
     for (const fd of this.fds) attempt(() => fs.closeSync(fd));
   }
@@ -621,7 +657,7 @@ async function stopRacer() {
 HOSTILE.push(
   { label: 'Int32Array(1) another thread keeps rewriting', only: ['fdlist'], racy: true, make: (c) => racing(c.t, (b) => new Int32Array(b, 0, 1)) },
   { label: 'Uint8Array(64) another thread keeps rewriting', only: ['bytes'], racy: true, make: (c) => racing(c.t, (b) => new Uint8Array(b, 64, 64)) },
-  { label: '[Uint8Array another thread keeps rewriting]', only: ['iov'], racy: true, make: (c) => racing(c.t, (b) => [new Uint8Array(b, 128, 64)]) },
+  { label: '[Uint8Array another thread keeps rewriting]', only: ['iov', 'views'], racy: true, make: (c) => racing(c.t, (b) => [new Uint8Array(b, 128, 64)]) },
 );
 
 // Arrays (for the iovec positions, and as junk everywhere else). Getters
@@ -961,6 +997,28 @@ const TABLE = {
     few: true,
   },
 
+  ThreadpoolIo: {
+    area: 'threadpool',
+    kinds: [],
+    make: () => [],
+    construct: true,
+    returns: 'object',
+    after: (r, c, t) => {
+      if (r !== null && typeof r === 'object') t.tps.push(r);
+    },
+  },
+  'ThreadpoolIo#open': { area: 'threadpool', kinds: [CAPACITY], self: (t) => t.tp(false), make: () => [TP_CAPACITY], thisValues: 'threadpool' },
+  'ThreadpoolIo#read': { area: 'threadpool', kinds: [SLOT, I32, BYTES, I64, I64, POS], self: (t) => t.tp(), make: (t) => [0, t.file(), u8(64), 0, 16, 0], check: rangeCheck(2), thisValues: 'threadpool' },
+  'ThreadpoolIo#write': { area: 'threadpool', kinds: [SLOT, I32, BYTES, I64, I64, POS], self: (t) => t.tp(), make: (t) => [0, t.file(), u8(64), 0, 16, 0], check: rangeCheck(2), thisValues: 'threadpool' },
+  'ThreadpoolIo#readv': { area: 'threadpool', kinds: [SLOT, I32, VIEWS, POS], self: (t) => t.tp(), make: (t) => [0, t.file(), [u8(8), new DataView(rab(8))], 0], thisValues: 'threadpool' },
+  'ThreadpoolIo#writev': { area: 'threadpool', kinds: [SLOT, I32, VIEWS, POS], self: (t) => t.tp(), make: (t) => [0, t.file(), [u8(8), u8(8)], 0], thisValues: 'threadpool' },
+  'ThreadpoolIo#fsync': { area: 'threadpool', kinds: [SLOT, I32], self: (t) => t.tp(), make: (t) => [0, t.file()], thisValues: 'threadpool' },
+  'ThreadpoolIo#fdatasync': { area: 'threadpool', kinds: [SLOT, I32], self: (t) => t.tp(), make: (t) => [0, t.file()], thisValues: 'threadpool' },
+  'ThreadpoolIo#cancel': { area: 'threadpool', kinds: [SLOT], self: (t) => busyTp(t), make: () => [0], thisValues: 'threadpool' },
+  'ThreadpoolIo#reap': { area: 'threadpool', kinds: [BYTES], self: (t) => busyTp(t), make: () => [new Float64Array(rab(64))], thisValues: 'threadpool' },
+  'ThreadpoolIo#close': { area: 'threadpool', kinds: [U32], self: (t) => busyTp(t), make: () => [2000], thisValues: 'threadpool' },
+  'ThreadpoolIo#eventfd': { area: 'threadpool', kinds: [], self: (t) => t.tp(), make: () => [], getter: true, returns: 'fd', thisValues: 'threadpool' },
+
   statx: { area: 'direct', kinds: [I32, PATH, I32, U32, out(C.sizeof_statx)], make: () => [C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, u8(C.sizeof_statx)] },
 };
 
@@ -972,6 +1030,15 @@ function liveAioContext() {
     aioContext = native.io_setup(1, ctx) === 0 ? ctx[0] : 0n;
   }
   return aioContext;
+}
+
+// A ThreadpoolIo with a read blocked on an empty pipe in slot 0 (close
+// interrupts it) and a file read in slot 1.
+function busyTp(t) {
+  const x = t.tp();
+  t.ok(x.read(0, t.pipe()[0], u8(8), 0, 8, -1), 'ThreadpoolIo#read');
+  t.ok(x.read(1, t.file(), u8(8), 0, 8, 0), 'ThreadpoolIo#read');
+  return x;
 }
 
 function started(t) {
@@ -1051,6 +1118,38 @@ const THIS_VALUES = [
     },
   },
 ];
+
+// Receivers for the ThreadpoolIo's members: the same strangers (a watcher
+// is one too), and real objects in every state.
+class SubTp extends TP {}
+const TP_THIS_VALUES = [
+  ...THIS_VALUES.filter((th) => !th.real),
+  { label: 'a Watcher', make: (t) => t.watcher(t.pipe()[0]) },
+  { label: 'Object.create(ThreadpoolIo.prototype)', make: () => Object.create(TP.prototype) },
+  { label: 'a new ThreadpoolIo, never opened', real: true, make: (t) => t.tp(false) },
+  { label: 'an open ThreadpoolIo', real: true, make: (t) => t.tp() },
+  { label: 'a ThreadpoolIo with operations in flight', real: true, make: busyTp },
+  {
+    label: 'a closed ThreadpoolIo',
+    real: true,
+    make: (t) => {
+      const x = busyTp(t);
+      x.close(2000);
+      return x;
+    },
+  },
+  {
+    label: 'a ThreadpoolIo subclass instance',
+    real: true,
+    make: (t) => {
+      const x = new SubTp();
+      t.tps.push(x);
+      t.ok(x.open(2), 'open');
+      return x;
+    },
+  },
+];
+const RECEIVERS = { threadpool: TP_THIS_VALUES };
 
 // Extra cases, beyond the positional ones: aliasing, exact-size and
 // unaligned out-parameters, and the Watcher's lifecycle.
@@ -1271,6 +1370,46 @@ const EXTRAS = {
     { label: 'Reflect.construct with newTarget Object', expect: 'return', make: () => ({ args: [noop], invoke: () => Reflect.construct(W, [noop], Object) }) },
     { label: 'Reflect.construct with a bound newTarget', expect: 'return', make: () => ({ args: [noop], invoke: () => Reflect.construct(W, [noop], function () {}.bind(null)) }) },
     { label: 'a subclass', expect: 'return', make: () => ({ args: [noop], invoke: () => new SubWatcher(noop) }) },
+  ],
+  ThreadpoolIo: [
+    { label: 'called without new', expect: 'throw', make: () => ({ args: [], invoke: () => TP() }) },
+    { label: 'called without new, with a ThreadpoolIo as this', expect: 'throw', make: (t) => ({ args: [], invoke: () => TP.call(t.tp()) }) },
+    {
+      label: 'Reflect.construct with newTarget Object',
+      expect: 'return',
+      make: (t) => ({ args: [], invoke: () => (t.tps.push(Reflect.construct(TP, [], Object)), t.tps.at(-1)) }),
+    },
+    { label: 'a subclass', expect: 'return', make: (t) => ({ args: [], invoke: () => (t.tps.push(new SubTp()), t.tps.at(-1)) }) },
+  ],
+  'ThreadpoolIo#read': [
+    {
+      label: 'a slot already in use',
+      expect: 'return',
+      make: (t) => ({ self: busyTp(t), args: [1, t.file(), u8(8), 0, 8, 0] }),
+      verify: (v) => (v === -os.constants.errno.EBUSY || v === 0 ? null : 'expected -EBUSY (or 0 if reaped), got ' + show(v)),
+    },
+    {
+      label: 'a getter in the views closes the object (readv)',
+      expect: 'return',
+      make: (t) => {
+        const x = t.tp();
+        const views = arrayWith([u8(8)], { 1: () => (x.close(2000), new Uint8Array(8)) });
+        return { self: x, args: [0, t.file(), views, 0], invoke: () => x.readv(0, t.file(), views, 0) };
+      },
+      verify: (v) => (v === -os.constants.errno.EBADF ? null : 'expected -EBADF, got ' + show(v)),
+    },
+    {
+      label: 'a getter in the views submits into the same slot (writev)',
+      expect: 'return',
+      make: (t) => {
+        const x = t.tp();
+        const fd = t.file();
+        const box = { inner: null };
+        const views = arrayWith([u8(8)], { 1: () => ((box.inner = x.writev(0, fd, [u8(4)], 0)), new Uint8Array(8)) });
+        return { self: x, args: [], box, invoke: () => x.writev(0, fd, views, 0) };
+      },
+      verify: (v, c) => (v === 0 && c.box.inner === -os.constants.errno.EBUSY ? null : 'expected 0 and -EBUSY inside, got ' + show(v) + ' and ' + show(c.box.inner)),
+    },
   ],
   // Each flag bit alone in io_uring_params (the rest zero): whatever the
   // kernel makes of it, the binding returns a number; any ring is closed.
@@ -1629,7 +1768,8 @@ function* cases(name, e) {
   }
   // The receiver: ignored by plain functions, checked by class members.
   const member = name.includes('#');
-  for (const th of e.few ? THIS_VALUES.slice(0, 3) : THIS_VALUES) {
+  const receivers = e.thisValues ? RECEIVERS[e.thisValues] : THIS_VALUES;
+  for (const th of e.few ? receivers.slice(0, 3) : receivers) {
     yield {
       label: 'this = ' + th.label,
       expect: !member || th.real ? 'return' : 'throw',
