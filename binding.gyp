@@ -15,7 +15,8 @@
         "native/inflight.cc",
         "native/uring.cc",
         "native/aio.cc",
-        "native/direct.cc"
+        "native/direct.cc",
+        "native/threadpool.cc"
       ],
       # C++ exception mode: none. The plain `node_addon_api` target defines
       # NAPI_DISABLE_CPP_EXCEPTIONS, so a binding never unwinds through C++:

@@ -143,6 +143,30 @@ export interface NativeBinding {
   // native/direct.cc
   /** `out` receives the kernel's struct statx (sizeof_statx bytes); read it at the offsetof_statx_* constants. */
   statx(dirfd: number, path: string, flags: number, mask: number, out: Uint8Array): number;
+
+  // native/threadpool.cc
+  /** Syscalls on libuv's thread pool; completions through the eventfd and reap(). */
+  ThreadpoolIo: new () => NativeThreadpoolIo;
+}
+
+/**
+ * A native async backend object (native/threadpool.cc): methods return 0
+ * or -errno; `slot` is the JS side's (below the capacity given to open).
+ */
+export interface NativeThreadpoolIo {
+  open(capacity: number): number;
+  read(slot: number, fd: number, buf: ArrayBufferView, offset: number, length: number, position: number | bigint): number;
+  write(slot: number, fd: number, buf: ArrayBufferView, offset: number, length: number, position: number | bigint): number;
+  readv(slot: number, fd: number, bufs: readonly ArrayBufferView[], position: number | bigint): number;
+  writev(slot: number, fd: number, bufs: readonly ArrayBufferView[], position: number | bigint): number;
+  fsync(slot: number, fd: number): number;
+  fdatasync(slot: number, fd: number): number;
+  cancel(slot: number): number;
+  /** Fills `out` with (slot, result) pairs; returns how many. */
+  reap(out: Float64Array): number;
+  /** Returns how many in-flight buffers it had to leak. */
+  close(timeoutMs: number): number;
+  readonly eventfd: number;
 }
 
 /** native/uring.cc's Ring: each operation is (slot, ..., timeoutMs, sqeFlags). */

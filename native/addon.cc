@@ -280,6 +280,7 @@ Init(Napi::Env env, Napi::Object exports) {
   InitUring(env, exports, constants);
   InitAio(env, exports, constants);
   InitDirect(env, exports, constants);
+  InitThreadpool(env, exports, constants);
   return exports;
 }
 

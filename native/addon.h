@@ -179,5 +179,7 @@ InitUring(Napi::Env env, Napi::Object exports, Napi::Object constants);
 InitAio(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
 InitDirect(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
+InitThreadpool(Napi::Env env, Napi::Object exports, Napi::Object constants);
 
 }  // namespace iomodes

@@ -54,16 +54,23 @@ class Wrap {
     return Napi::Value(env, cls);
   }
 
-  // The receiver, if it is a T; else ERR_INVALID_THIS.
+  // The receiver, if it is a T; else ERR_INVALID_THIS. While the
+  // environment is terminating (a Worker being torn down), Node-API refuses
+  // the tag check (napi_pending_exception / napi_cannot_run_js) and would
+  // refuse the throw too, which node-addon-api turns into a fatal error:
+  // then the call is dropped silently (reliability anchors P6).
   static T* Self(const Napi::CallbackInfo& info) {
     napi_env env = info.Env();
     napi_value self = info.This();
     bool tagged = false;
     void* p = nullptr;
-    if (info.This().IsObject() &&
-        napi_check_object_type_tag(env, self, &T::kTag, &tagged) == napi_ok &&
-        tagged && napi_unwrap(env, self, &p) == napi_ok && p != nullptr)
-      return static_cast<T*>(p);
+    if (info.This().IsObject()) {
+      napi_status s = napi_check_object_type_tag(env, self, &T::kTag, &tagged);
+      if (s == napi_pending_exception || s == napi_cannot_run_js) return nullptr;
+      if (s == napi_ok && tagged && napi_unwrap(env, self, &p) == napi_ok &&
+          p != nullptr)
+        return static_cast<T*>(p);
+    }
     std::string message = std::string("Value of \"this\" must be a ") + T::kName;
     ThrowCode(env, "ERR_INVALID_THIS", message.c_str());
     return nullptr;
