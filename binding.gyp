@@ -13,7 +13,8 @@
         "native/signal.cc",
         "native/async.cc",
         "native/inflight.cc",
-        "native/direct.cc"
+        "native/direct.cc",
+        "native/posix_aio.cc"
       ],
       # C++ exception mode: none. The plain `node_addon_api` target defines
       # NAPI_DISABLE_CPP_EXCEPTIONS, so a binding never unwinds through C++:

@@ -278,6 +278,7 @@ Init(Napi::Env env, Napi::Object exports) {
   InitSignal(env, exports, constants);
   InitAsync(env, exports, constants);
   InitDirect(env, exports, constants);
+  InitPosixAio(env, exports, constants);
   return exports;
 }
 

@@ -165,5 +165,7 @@ void
 InitAsync(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
 InitDirect(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
+InitPosixAio(Napi::Env env, Napi::Object exports, Napi::Object constants);
 
 }  // namespace iomodes
