@@ -23,7 +23,7 @@ import { describe, expect, it } from 'vitest';
 import { distEntry, fixture, tmpDir } from './helpers/index.js';
 
 /** The native/*.cc files that export bindings: one child each. */
-const AREAS = ['addon', 'fd', 'blocking', 'nonblocking', 'system', 'multiplex', 'watcher', 'async', 'direct'];
+const AREAS = ['addon', 'fd', 'blocking', 'nonblocking', 'system', 'multiplex', 'watcher', 'async', 'direct', 'posix_aio'];
 
 /** The codes a binding may throw: argument errors, the Watcher's receiver and constructor errors. */
 const ARG_CODES = ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_THIS', 'ERR_CONSTRUCT_CALL_REQUIRED'];
@@ -47,6 +47,7 @@ const config = JSON.parse(process.argv[2]);
 const { native } = await import(config.nativeUrl);
 const C = native.constants;
 const W = native.Watcher;
+const PA = native.PosixAio;
 const gc = globalThis.gc;
 if (typeof gc !== 'function') throw new Error('the fuzz child needs --expose-gc');
 
@@ -193,6 +194,10 @@ const IOV = { t: 'iov' };
 const HOST = { t: 'host' };
 const PATH = { t: 'path' };
 const FN = { t: 'fn' };
+const VIEWS = { t: 'views' };
+// A PosixAio the templates open holds 4 slots.
+const PA_SLOT = int(0, 3);
+const PA_POSITION = int(0, 2n ** 63n - 1n, true);
 
 function intOk(k, v) {
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= k.min && v <= k.max;
@@ -213,6 +218,23 @@ function iovOk(v) {
     }
     if (d.get) return null;
     if (!types.isUint8Array(d.value)) return false;
+  }
+  return true;
+}
+
+// An array of 1 to IOV_MAX views or ArrayBuffers (Bounce::PinArray).
+function viewsOk(v) {
+  if (types.isProxy(v)) return null;
+  if (!Array.isArray(v)) return false;
+  if (v.length === 0 || v.length > C.IOV_MAX) return false;
+  for (let k = 0; k < v.length; k++) {
+    const d = Object.getOwnPropertyDescriptor(v, k);
+    if (!d) {
+      if (Object.getPrototypeOf(v) !== Array.prototype || k in Array.prototype) return null;
+      return false;
+    }
+    if (d.get) return null;
+    if (!isBytes(d.value)) return false;
   }
   return true;
 }
@@ -243,6 +265,8 @@ function verdict(k, v) {
       return fdListOk(v);
     case 'iov':
       return iovOk(v);
+    case 'views':
+      return viewsOk(v);
     case 'host':
       return typeof v === 'string' && (!v.includes('\0') || v[0] === '\0');
     case 'path':
@@ -299,6 +323,7 @@ let serial = 0;
 class Ctx {
   fds = [];
   watchers = [];
+  aios = [];
   owned = [];
   later = [];
   ok(r, what) {
@@ -364,6 +389,16 @@ class Ctx {
     if (fd !== undefined) this.ok(w.open(fd), 'Watcher#open');
     return w;
   }
+  // A PosixAio: opened with 4 slots unless told otherwise; with a read
+  // prepared in slot 0 (and handed to glibc) if asked.
+  aio({ open = true, prepared = false, submitted = false } = {}) {
+    const a = new PA();
+    this.aios.push(a);
+    if (open) this.ok(a.open(4), 'PosixAio#open');
+    if (prepared || submitted) this.ok(a.read(0, this.file(), u8(64), 0, 16, 0), 'PosixAio#read');
+    if (submitted) this.ok(a.submit(), 'PosixAio#submit');
+    return a;
+  }
   own(fd) {
     const g = this.ok(native.fd_own(fd), 'fd_own');
     this.owned.push([fd, g]);
@@ -372,6 +407,7 @@ class Ctx {
   cleanup() {
     for (const f of this.later) f();
     for (const w of this.watchers) attempt(() => W.prototype.close.call(w));
+    for (const a of this.aios) attempt(() => PA.prototype.close.call(a, 2000));
     for (const [fd, g] of this.owned) attempt(() => native.fd_close_owned(fd, g));
     for (const fd of this.fds) attempt(() => fs.closeSync(fd));
   }
@@ -961,6 +997,29 @@ const TABLE = {
     few: true,
   },
 
+  PosixAio: {
+    area: 'posix_aio',
+    kinds: [],
+    make: () => [],
+    construct: true,
+    returns: 'object',
+    after: (r, c, t) => {
+      if (r !== null && typeof r === 'object') t.aios.push(r);
+    },
+  },
+  'PosixAio#open': { area: 'posix_aio', kinds: [int(1, 65536, true)], self: (t) => t.aio({ open: false }), make: () => [4] },
+  'PosixAio#read': { area: 'posix_aio', kinds: [PA_SLOT, I32, BYTES, I64, I64, PA_POSITION], self: (t) => t.aio(), make: (t) => [0, t.file(), u8(64), 0, 16, 0], check: rangeCheck(2) },
+  'PosixAio#write': { area: 'posix_aio', kinds: [PA_SLOT, I32, BYTES, I64, I64, PA_POSITION], self: (t) => t.aio(), make: (t) => [1, t.file(), u8(64), 0, 16, 0], check: rangeCheck(2) },
+  'PosixAio#readv': { area: 'posix_aio', kinds: [PA_SLOT, I32, VIEWS, PA_POSITION], self: (t) => t.aio(), make: (t) => [2, t.file(), [u8(8), u8(8)], 0] },
+  'PosixAio#writev': { area: 'posix_aio', kinds: [PA_SLOT, I32, VIEWS, PA_POSITION], self: (t) => t.aio(), make: (t) => [3, t.file(), [u8(8), u8(8)], 0] },
+  'PosixAio#fsync': { area: 'posix_aio', kinds: [PA_SLOT, I32], self: (t) => t.aio(), make: (t) => [0, t.file()] },
+  'PosixAio#fdatasync': { area: 'posix_aio', kinds: [PA_SLOT, I32], self: (t) => t.aio(), make: (t) => [0, t.file()] },
+  'PosixAio#submit': { area: 'posix_aio', kinds: [], self: (t) => t.aio({ prepared: true }), make: () => [] },
+  'PosixAio#cancel': { area: 'posix_aio', kinds: [PA_SLOT], self: (t) => t.aio({ submitted: true }), make: () => [0] },
+  'PosixAio#reap': { area: 'posix_aio', kinds: [BYTES], self: (t) => t.aio({ submitted: true }), make: () => [new Float64Array(rab(64))] },
+  'PosixAio#close': { area: 'posix_aio', kinds: [int(0, 60000, true)], self: (t) => t.aio({ submitted: true }), make: () => [2000] },
+  'PosixAio#eventfd': { area: 'posix_aio', kinds: [], self: (t) => t.aio(), make: () => [], getter: true, returns: 'fd' },
+
   statx: { area: 'direct', kinds: [I32, PATH, I32, U32, out(C.sizeof_statx)], make: () => [C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, u8(C.sizeof_statx)] },
 };
 
@@ -1051,6 +1110,42 @@ const THIS_VALUES = [
     },
   },
 ];
+
+// Receivers of the other classes' members: every value above is a
+// stranger to them (a Watcher too), and these are real.
+class SubPosixAio extends PA {}
+const RECEIVERS = {
+  PosixAio: [
+    { label: 'a PosixAio never opened', real: true, make: (t) => t.aio({ open: false }) },
+    { label: 'an open PosixAio', real: true, make: (t) => t.aio() },
+    { label: 'a PosixAio with an operation in flight', real: true, make: (t) => t.aio({ submitted: true }) },
+    {
+      label: 'a closed PosixAio',
+      real: true,
+      make: (t) => {
+        const a = t.aio({ submitted: true });
+        a.close(2000);
+        return a;
+      },
+    },
+    {
+      label: 'a PosixAio subclass instance',
+      real: true,
+      make: (t) => {
+        const a = new SubPosixAio();
+        t.aios.push(a);
+        t.ok(a.open(4), 'open');
+        return a;
+      },
+    },
+    { label: 'Object.create(PosixAio.prototype)', make: () => Object.create(PA.prototype) },
+  ],
+};
+function receiversFor(name) {
+  const cls = name.split('#')[0];
+  if (cls === 'Watcher' || !RECEIVERS[cls]) return THIS_VALUES;
+  return [...THIS_VALUES.map((th) => ({ ...th, real: false })), ...RECEIVERS[cls]];
+}
 
 // Extra cases, beyond the positional ones: aliasing, exact-size and
 // unaligned out-parameters, and the Watcher's lifecycle.
@@ -1316,6 +1411,43 @@ const EXTRAS = {
         return 'returned ' + show(v) + (touched >= 0 ? ', and the kernel wrote into the SharedArrayBuffer (at +' + touched + ')' : '') +
           ': it uses JS memory as its rings';
       },
+    },
+  ],
+  PosixAio: [
+    { label: 'called without new', expect: 'throw', make: () => ({ args: [], invoke: () => PA() }) },
+    { label: 'Reflect.construct with newTarget Object', expect: 'return', make: () => ({ args: [], invoke: () => Reflect.construct(PA, [], Object) }) },
+  ],
+  'PosixAio#read': [
+    {
+      label: 'a slot already in use',
+      expect: 'return',
+      make: (t) => ({ self: t.aio({ prepared: true }), args: [0, t.file(), u8(64), 0, 16, 0] }),
+      verify: (v) => (v === -os.constants.errno.EBUSY ? null : 'expected -EBUSY, got ' + show(v)),
+    },
+  ],
+  'PosixAio#reap': [
+    {
+      label: 'a completed read reaped into a Float64Array',
+      expect: 'return',
+      make: (t) => {
+        const a = t.aio({ submitted: true });
+        const out = new Float64Array(8);
+        // glibc's thread finishes it soon; reap() until it is there.
+        for (let k = 0; k < 2000 && PA.prototype.reap.call(a, out) === 0; k++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        return { self: a, args: [out], out };
+      },
+      // Reaped by the loop above: a second reap finds nothing.
+      verify: (v, c) => (v === 0 && c.out[0] === 0 && c.out[1] === 16 ? null : 'got ' + show(v) + ' and ' + show(Array.from(c.out.slice(0, 2)))),
+    },
+    { label: 'out over a SharedArrayBuffer', expect: 'return', make: (t) => ({ self: t.aio({ submitted: true }), args: [new Float64Array(new SharedArrayBuffer(64))] }) },
+    { label: 'out of 15 bytes (no pair fits)', expect: 'return', make: (t) => ({ self: t.aio({ submitted: true }), args: [new Uint8Array(15)] }) },
+  ],
+  'PosixAio#eventfd': [
+    {
+      label: 'a plain close() of the eventfd is refused',
+      expect: 'return',
+      make: (t) => ({ self: t.aio(), args: [] }),
+      verify: (v) => (native.close(v) === -os.constants.errno.EBUSY ? null : 'native.close(eventfd) was not refused'),
     },
   ],
   'Watcher#open': [
@@ -1629,7 +1761,8 @@ function* cases(name, e) {
   }
   // The receiver: ignored by plain functions, checked by class members.
   const member = name.includes('#');
-  for (const th of e.few ? THIS_VALUES.slice(0, 3) : THIS_VALUES) {
+  const receivers = member ? receiversFor(name) : THIS_VALUES;
+  for (const th of e.few ? receivers.slice(0, 3) : receivers) {
     yield {
       label: 'this = ' + th.label,
       expect: !member || th.real ? 'return' : 'throw',
