@@ -463,6 +463,12 @@ class PosixAio {
   }
 
   // Moves what Notify() handed over into ready_, and drains the eventfd.
+  // Then sweeps: an operation glibc has finished whose notification has
+  // not come is claimed here (an orphan, which a late Notify() frees). glibc
+  // starts a thread per notification and ignores pthread_create failing
+  // (rt/aio_notify.c checks `< 0`), so under thread or memory pressure a
+  // notification can be lost; the sweep, run at every reap and by the JS
+  // side's timer while operations are in flight, settles those anyway.
   void Collect() {
     std::vector<Op*> done;
     {
@@ -478,6 +484,22 @@ class PosixAio {
       delete op;
       slots_[slot].op = nullptr;
       SettleNow(slot, result);
+    }
+    for (uint32_t i = 0; i < capacity_; i++) {
+      Slot& s = slots_[i];
+      if (s.state != SlotState::kInFlight || aio_error(&s.op->cb) == EINPROGRESS)
+        continue;
+      // Read before orphaning: from then on a late Notify() may free it.
+      long result = ResultOf(&s.op->cb);
+      bool claimed = false;
+      {
+        std::lock_guard<std::mutex> lock(shared_->mu);
+        if (!s.op->notified) s.op->orphan = claimed = true;
+      }
+      if (claimed) {
+        s.op = nullptr;
+        SettleNow(i, result);
+      }
     }
   }
 

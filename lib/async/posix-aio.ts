@@ -35,6 +35,7 @@ const createKey = Symbol('PosixAio.create');
 const MAX_CAPACITY = constant('POSIX_AIO_MAX_CAPACITY');
 const IOV_MAX = constant('IOV_MAX');
 const CLOSE_TIMEOUT_MS = 2000;
+const SWEEP_MS = 250;
 const KNOWN_OPTIONS = new Set(['capacity']);
 
 /**
@@ -68,6 +69,7 @@ export class PosixAio implements AsyncIo {
   readonly #watcher: CompletionWatcher;
   #flushQueued = false;
   #leaked = 0;
+  #sweep: NodeJS.Timeout | undefined;
 
   /**
    * Makes a POSIX AIO backend: its eventfd, its slot table and the watcher
@@ -246,6 +248,8 @@ export class PosixAio implements AsyncIo {
   close(): void {
     if (this.#table.closed) return;
     this.#table.close();
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    this.#sweep = undefined;
     this.#leaked += this.#native.close(CLOSE_TIMEOUT_MS);
     this.#watcher.close();
     this.#table.abandon();
@@ -295,7 +299,7 @@ export class PosixAio implements AsyncIo {
       if (r === 0) this.#scheduleFlush();
       return r;
     });
-    this.#watcher.ref(this.#table.pending > 0);
+    this.#busy();
     return promise;
   }
 
@@ -316,6 +320,21 @@ export class PosixAio implements AsyncIo {
   #reap(): void {
     if (this.#table.closed) return;
     this.#table.reap(this.#native);
-    this.#watcher.ref(this.#table.pending > 0);
+    this.#busy();
+  }
+
+  // While operations are in flight: the watcher keeps the loop alive, and a
+  // slow timer reaps even if glibc lost a notification (it ignores a failed
+  // pthread_create for SIGEV_THREAD); native reap() sweeps for those.
+  #busy(): void {
+    const busy = this.#table.pending > 0;
+    this.#watcher.ref(busy);
+    if (busy && this.#sweep === undefined) {
+      this.#sweep = setInterval(() => this.#reap(), SWEEP_MS);
+      this.#sweep.unref();
+    } else if (!busy && this.#sweep !== undefined) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PosixAio } from '../../lib/async/posix-aio.js';
 import { native } from '../../lib/native.js';
-import { bad, closedFd, distEntry, mayskip, runChild, tmpDir, tmpFile, withoutPreload } from '../helpers/index.js';
+import { bad, closedFd, distEntry, mayskip, runChild, tmpDir, tmpFile } from '../helpers/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc!;
 const openFds = (): number => readdirSync('/proc/self/fd').length;
@@ -375,7 +375,7 @@ describe('PosixAio', () => {
     const r = spawnSync('strace', ['-ff', '-o', log, '-e', 'trace=pread64,pwrite64,fsync,eventfd2,write', process.execPath, '--input-type=module', '-e', code], {
       encoding: 'utf8',
       timeout: 30_000,
-      env: withoutPreload(),
+      env: process.env, // LD_PRELOAD and IOMODES_ADDON reach Node through strace, as in test/strace.test.ts
     });
     expect(r.status, r.stderr).toBe(0);
     const { pid, fd } = JSON.parse(r.stdout.trim()) as { pid: number; fd: number };
