@@ -16,7 +16,8 @@
         "native/uring.cc",
         "native/aio.cc",
         "native/direct.cc",
-        "native/threadpool.cc"
+        "native/threadpool.cc",
+        "native/posix_aio.cc"
       ],
       # C++ exception mode: none. The plain `node_addon_api` target defines
       # NAPI_DISABLE_CPP_EXCEPTIONS, so a binding never unwinds through C++:

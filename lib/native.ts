@@ -139,6 +139,9 @@ export interface NativeBinding {
     readonly eventfd: number;
     readonly capacity: number;
   };
+  // native/posix_aio.cc
+  /** POSIX AIO (glibc's aio_* over its thread pool); every method returns 0 or -errno unless noted. */
+  PosixAio: new () => NativePosixAio;
 
   // native/direct.cc
   /** `out` receives the kernel's struct statx (sizeof_statx bytes); read it at the offsetof_statx_* constants. */
@@ -201,6 +204,28 @@ export interface NativeRing {
   readonly fd: number;
   readonly capacity: number;
   readonly info: { sqEntries: number; cqEntries: number; features: number; flags: number };
+}
+
+/**
+ * native/posix_aio.cc's object. Operations are prepared under a slot the
+ * JS side picks and handed to glibc by `submit()` (one `lio_listio`).
+ */
+export interface NativePosixAio {
+  open(capacity: number): number;
+  read(slot: number, fd: number, view: Bytes, offset: number, length: number, position: number | bigint): number;
+  write(slot: number, fd: number, view: Bytes, offset: number, length: number, position: number | bigint): number;
+  readv(slot: number, fd: number, views: readonly ArrayBufferView[], position: number | bigint): number;
+  writev(slot: number, fd: number, views: readonly ArrayBufferView[], position: number | bigint): number;
+  fsync(slot: number, fd: number): number;
+  fdatasync(slot: number, fd: number): number;
+  /** Hands every prepared operation to glibc; returns how many settled at once (reap them). */
+  submit(): number;
+  cancel(slot: number): number;
+  /** (slot, result) pairs into `out`; returns the pair count. */
+  reap(out: Float64Array): number;
+  /** Cancels, waits up to timeoutMs, releases; returns the operations leaked. */
+  close(timeoutMs: number): number;
+  readonly eventfd: number;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -281,6 +281,7 @@ Init(Napi::Env env, Napi::Object exports) {
   InitAio(env, exports, constants);
   InitDirect(env, exports, constants);
   InitThreadpool(env, exports, constants);
+  InitPosixAio(env, exports, constants);
   return exports;
 }
 

@@ -181,5 +181,7 @@ void
 InitDirect(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
 InitThreadpool(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
+InitPosixAio(Napi::Env env, Napi::Object exports, Napi::Object constants);
 
 }  // namespace iomodes

@@ -193,6 +193,9 @@ Bounce::FinishCopy(long result, size_t count) {
     for (const Segment& s : segments_) {
       if (left == 0) break;
       size_t n = left < s.length ? left : s.length;
+      // An empty view (Buffer.alloc(0)) may have no data pointer at all:
+      // memcpy must not be handed it, even for 0 bytes.
+      if (n == 0) continue;
       napi_value view;
       uint8_t* base;
       size_t len;
