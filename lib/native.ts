@@ -193,8 +193,8 @@ export interface NativeRing {
   cancel(slot: number): number;
   /** SQEs the kernel took, or -errno. */
   submit(): number;
-  /** Fills (slot, result, more) triples; returns how many. */
-  reap(out: Float64Array): number;
+  /** Fills (slot, result, more) triples; returns how many. Drains the eventfd first when `wokenByEventfd`. */
+  reap(out: Float64Array, wokenByEventfd?: boolean): number;
   wait(timeoutMs: number): number;
   registerFiles(fds: Int32Array): number;
   unregisterFiles(): number;

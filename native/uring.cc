@@ -759,7 +759,7 @@ class Ring {
     return Result(info.Env(), Flush());
   }
 
-  // reap(out: Float64Array) -> n: the first n (slot, result, more) triples
+  // reap(out: Float64Array, wokenByEventfd) -> n: the first n (slot, result, more) triples
   // of `out` are completions, buffers already copied back. `more` is 1
   // when a multishot operation goes on. Drains the eventfd first, so a
   // completion posted after this call wakes the watcher again.
@@ -772,8 +772,12 @@ class Ring {
     // Drain takes for teardown): reap nothing, and leave the eventfd set.
     size_t max = len / (3 * sizeof(double));
     if (max == 0) return Result(info.Env(), 0);
+    // The eventfd is drained only when it woke the caller (wokenBy truthy):
+    // after submit() it was disabled, and reading it would be a wasted
+    // syscall per batch.
     uint64_t drained;
-    if (eventfd_ >= 0) (void)!read(eventfd_, &drained, sizeof(drained));
+    if (info[1].ToBoolean() && eventfd_ >= 0)
+      (void)!read(eventfd_, &drained, sizeof(drained));
     // Deferred task work runs, and polled completions are found, only when
     // this thread enters the kernel for events.
     if ((NeedsTaskRun() || (params_.flags & IORING_SETUP_IOPOLL)) &&

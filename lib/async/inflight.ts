@@ -134,7 +134,7 @@ export interface NativeCompletions {
    * Fills `out` with `(slot, result)` pairs (or `(slot, result, more)`
    * triples, for a table made with stride 3); returns how many.
    */
-  reap(out: Float64Array): number;
+  reap(out: Float64Array, wokenByEventfd?: boolean): number;
 }
 
 /**
@@ -250,13 +250,14 @@ export class InflightTable {
    * Settles every completion the native side has ready. Returns how many.
    *
    * @param source the backend's native object
+   * @param woken whether the eventfd woke us (so the native side drains it)
    */
-  reap(source: NativeCompletions): number {
+  reap(source: NativeCompletions, woken = true): number {
     const out = this.#reaped;
     const stride = this.#stride;
     let total = 0;
     for (;;) {
-      const n = source.reap(out);
+      const n = source.reap(out, woken);
       for (let i = 0; i < n; i++) {
         const at = stride * i;
         if (stride === 3 && out[at + 2] === 1) this.#slots[out[at]!]?.onEvent?.(out[at + 1]!);

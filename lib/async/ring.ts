@@ -197,7 +197,7 @@ export class Ring implements AsyncIo {
     this.#native = ring;
     this.#iopoll = iopoll;
     this.#table = new InflightTable(ring.capacity, 'Ring', (slot) => this.#cancel(slot), 3, () => this.#schedule());
-    this.#watcher = new CompletionWatcher(ring.eventfd, () => this.#reap());
+    this.#watcher = new CompletionWatcher(ring.eventfd, () => this.#reap(true));
   }
 
   /** Sizes, features and flags of this ring. */
@@ -710,14 +710,14 @@ export class Ring implements AsyncIo {
   #flush(): number {
     const r = this.#native.submit();
     // Cached reads completed inside io_uring_enter: settle them now.
-    this.#reap();
+    this.#reap(false);
     if (r < 0 && r !== -osConstants.errno.EBUSY && r !== -osConstants.errno.EAGAIN) throw errnoError(r, 'io_uring_enter');
     return Math.max(r, 0);
   }
 
-  #reap(): void {
+  #reap(woken: boolean): void {
     if (this.#table.closed) return;
-    this.#table.reap(this.#native);
+    this.#table.reap(this.#native, woken);
     const busy = this.#table.pending > 0;
     this.#watcher.ref(busy);
     if (busy && this.#iopoll && !this.#polling) {
@@ -725,7 +725,7 @@ export class Ring implements AsyncIo {
       this.#polling = true;
       setImmediate(() => {
         this.#polling = false;
-        this.#reap();
+        this.#reap(false);
       });
     }
   }

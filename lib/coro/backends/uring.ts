@@ -184,7 +184,7 @@ export class UringBackend implements Backend, RingIo {
     if (!this.#unsubmitted) return false;
     this.#unsubmitted = false;
     this.#ring.submit();
-    return this.#reap(dispatch) > 0;
+    return this.#reap(dispatch, false) > 0;
   }
 
   wait(timeoutMs: number, dispatch: Dispatch): number {
@@ -197,11 +197,11 @@ export class UringBackend implements Backend, RingIo {
     return n;
   }
 
-  #reap(dispatch: Dispatch): number {
+  #reap(dispatch: Dispatch, woken = true): number {
     const out = this.#out;
     let total = 0;
     for (;;) {
-      const n = this.#ring.reap(out);
+      const n = this.#ring.reap(out, woken);
       for (let i = 0; i < n; i++) {
         const slot = out[3 * i]!;
         const result = out[3 * i + 1]!;

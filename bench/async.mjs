@@ -1,0 +1,326 @@
+// Asynchronous file reads, measured: 4 KiB random reads of a 1 GiB file
+// through iomodes' four AsyncIo backends (Ring = io_uring, LinuxAio,
+// PosixAio, ThreadpoolIo), against what a Node user would write instead
+// (fs.read, FileHandle.read) and against fio, the reference for what the
+// kernel can do, all in one run, in interleaved rounds.
+//
+//   npm run build            (this script builds nothing; it loads dist/)
+//   npm run bench:async      [-- --seconds=0.3 --rounds=5 --size=1024]
+//
+// --seconds is each contender's time per round and configuration (decimals
+// allowed), --rounds the rounds, --size the file in MiB (shrink it for a
+// quick run). The default run takes about 80 s.
+//
+// Four configurations: queue depth 1 and 32, page-cached and O_DIRECT. The
+// file is made once in a temp dir on a filesystem that accepts O_DIRECT
+// (/var/tmp, else the working directory) and removed at the end. Before each
+// round it is read whole, so the page-cached reads never wait for the disk;
+// O_DIRECT reads bypass the cache (and leave it alone).
+//
+// Queue depth N: N async loops, each awaiting its own read at the next
+// position of one shared random sequence (4 KiB-aligned), until the round's
+// time is up; IOPS = reads / elapsed. Contenders:
+// - iomodes Ring, LinuxAio, PosixAio, ThreadpoolIo: `X.create()`, then
+//   `await x.read(fd, buf, { position })` on an fd from iomodes' open();
+// - Node's fs.read (callback, promisified by hand) and FileHandle.read, on
+//   their own fds (fs.constants.O_DIRECT for O_DIRECT), with the default
+//   libuv pool (UV_THREADPOOL_SIZE, 4 unless set);
+// - fio's io_uring and libaio engines, one `fio` process per round and
+//   configuration (--rw=randread --bs=4k --iodepth=N --direct=0|1
+//   --numjobs=1 --time_based), IOPS from its JSON output. fio's start-up is
+//   not in its figure. Without fio, its columns are left out.
+// Ratios are medians over rounds of (a's IOPS) / (b's IOPS) in the same
+// round, the two having run back to back.
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, fsyncSync, mkdtempSync, openSync, read as fsRead, readSync, rmSync, writeSync } from 'node:fs';
+import { open as fsOpen } from 'node:fs/promises';
+import { randomFillSync } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { loadIomodes, median, numberOption, pairedRatio, perSecond, table } from './lib.mjs';
+
+const io = await loadIomodes();
+const { LinuxAio, O, PosixAio, Ring, ThreadpoolIo } = io;
+
+/** `--seconds=`: a positive number, decimals allowed (lib's numberOption takes integers only). */
+function secondsOption(fallback) {
+  const arg = process.argv.find((a) => a.startsWith('--seconds='));
+  const value = arg === undefined ? fallback : Number(arg.slice(10));
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error('bench: --seconds must be a positive number');
+    process.exit(2);
+  }
+  return value;
+}
+
+const seconds = secondsOption(0.3);
+const rounds = numberOption('rounds', 5);
+const sizeMiB = numberOption('size', 1024);
+const FILE_SIZE = sizeMiB * 2 ** 20;
+const BLOCK = 4096;
+const DEPTHS = [1, 32];
+const slotMs = seconds * 1000;
+
+// The file --------------------------------------------------------------------
+let base;
+let directNote = '';
+for (const candidate of ['/var/tmp', process.cwd()]) {
+  let probe;
+  try {
+    probe = io.directIoAvailable(candidate);
+  } catch (err) {
+    probe = { ok: false, detail: err.message };
+  }
+  if (probe.ok) {
+    base = candidate;
+    break;
+  }
+  directNote += `${candidate}: ${probe.detail}\n`;
+}
+const direct = base !== undefined;
+if (!direct) {
+  base = '/var/tmp';
+  console.log(`bench: no filesystem here accepts O_DIRECT, so the O_DIRECT configurations are left out:\n${directNote}`);
+}
+const dir = mkdtempSync(join(base, 'iomodes-bench-'));
+const path = join(dir, 'data');
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+process.on('SIGINT', () => process.exit(130));
+
+{
+  // Random bytes (one 1 MiB chunk, repeated), on disk before O_DIRECT reads it.
+  const fd = openSync(path, 'w');
+  const chunk = randomFillSync(Buffer.allocUnsafe(1 << 20));
+  for (let off = 0; off < FILE_SIZE; off += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, FILE_SIZE - off), off);
+  fsyncSync(fd);
+  closeSync(fd);
+}
+
+/** Reads the whole file once, so that every page is in the page cache. */
+function cacheFile() {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (let off = 0; off < FILE_SIZE; off += buf.length) readSync(fd, buf, 0, buf.length, off);
+  closeSync(fd);
+}
+
+// One shared sequence of random aligned positions, replayed by every contender.
+const positions = new Float64Array(1 << 16);
+for (let i = 0; i < positions.length; i++) positions[i] = Math.floor(Math.random() * (FILE_SIZE / BLOCK)) * BLOCK;
+const mask = positions.length - 1;
+let cursor = 0;
+
+const fds = { cached: io.open(path, O.RDONLY), direct: direct ? io.open(path, O.RDONLY | O.DIRECT) : -1 };
+const nodeFds = { cached: openSync(path, fsConstants.O_RDONLY), direct: direct ? openSync(path, fsConstants.O_RDONLY | fsConstants.O_DIRECT) : -1 };
+const handles = {
+  cached: await fsOpen(path, fsConstants.O_RDONLY),
+  direct: direct ? await fsOpen(path, fsConstants.O_RDONLY | fsConstants.O_DIRECT) : undefined,
+};
+
+// One 4 KiB buffer per loop. O_DIRECT wants Node's buffers aligned (to 512
+// here, dio_mem_align); JS cannot see an address, so find the offset in one
+// big allocation at which an O_DIRECT read is accepted. iomodes copies
+// through aligned bounce buffers and does not care; it uses the same ones.
+const slab = Buffer.alloc((Math.max(...DEPTHS) + 1) * BLOCK);
+let slabOffset = 0;
+if (direct) {
+  slabOffset = -1;
+  for (let k = 0; k < BLOCK; k += 16) {
+    try {
+      readSync(nodeFds.direct, slab, k, BLOCK, 0);
+      slabOffset = k;
+      break;
+    } catch (err) {
+      if (err.code !== 'EINVAL') throw err;
+    }
+  }
+  if (slabOffset < 0) throw new Error('no offset of a Buffer accepts an O_DIRECT read');
+}
+const buffers = Array.from({ length: Math.max(...DEPTHS) }, (_, i) => slab.subarray(slabOffset + i * BLOCK, slabOffset + (i + 1) * BLOCK));
+
+// Contenders --------------------------------------------------------------------
+
+/**
+ * Runs `depth` loops for `ms`, each awaiting `read(buffer, position)` in
+ * turn. The clock is read every 16 reads of a loop: a Ring read served from
+ * the page cache settles in a microtask, so a timer could never fire.
+ */
+async function drive(read, depth, ms) {
+  const end = performance.now() + ms;
+  let stop = false;
+  let total = 0;
+  const loop = async (buf) => {
+    let n = 0;
+    while (!stop) {
+      const got = await read(buf, positions[cursor++ & mask]);
+      if (got !== BLOCK) throw new Error(`short read: ${got}`);
+      if ((++n & 15) === 0 && performance.now() >= end) stop = true;
+    }
+    total += n;
+  };
+  const t0 = performance.now();
+  await Promise.all(buffers.slice(0, depth).map(loop));
+  return (total * 1000) / (performance.now() - t0);
+}
+
+const backends = [
+  { name: 'iomodes Ring (io_uring)', make: () => Ring.create() },
+  { name: 'iomodes LinuxAio', make: () => LinuxAio.create() },
+  { name: 'iomodes PosixAio', make: () => PosixAio.create() },
+  { name: 'iomodes ThreadpoolIo', make: () => ThreadpoolIo.create() },
+];
+const instances = [];
+const contenders = [];
+for (const b of backends) {
+  let x;
+  try {
+    x = b.make();
+  } catch (err) {
+    console.log(`bench: ${b.name} unavailable (${err.code ?? err.message}); its row is left out`);
+    continue;
+  }
+  instances.push(x);
+  contenders.push({ name: b.name, run: (mode, depth, ms) => drive((buf, position) => x.read(fds[mode], buf, { position }), depth, ms) });
+}
+contenders.push({
+  name: 'node fs.read',
+  run: (mode, depth, ms) => {
+    const fd = nodeFds[mode];
+    return drive((buf, position) => new Promise((resolve, reject) => fsRead(fd, buf, 0, BLOCK, position, (err, n) => (err ? reject(err) : resolve(n)))), depth, ms);
+  },
+});
+contenders.push({
+  name: 'node FileHandle.read',
+  run: (mode, depth, ms) => {
+    const fh = handles[mode];
+    return drive(async (buf, position) => (await fh.read(buf, 0, BLOCK, position)).bytesRead, depth, ms);
+  },
+});
+
+const haveFio = !spawnSync('fio', ['--version']).error;
+if (haveFio) {
+  for (const engine of ['io_uring', 'libaio']) {
+    contenders.push({ name: `fio ${engine}`, fio: true, run: async (mode, depth, ms) => fio(engine, mode, depth, ms) });
+  }
+} else {
+  console.log('bench: fio is not installed, so its rows are left out (apt-get install fio)');
+}
+
+/** One fio job; its read IOPS. --invalidate=0: fio would otherwise drop the file from the page cache first. */
+function fio(engine, mode, depth, ms) {
+  const args = [
+    '--name=bench',
+    '--output-format=json',
+    '--rw=randread',
+    '--bs=4k',
+    `--iodepth=${depth}`,
+    `--direct=${mode === 'direct' ? 1 : 0}`,
+    `--ioengine=${engine}`,
+    `--size=${FILE_SIZE}`,
+    `--filename=${path}`,
+    `--runtime=${Math.max(1, Math.round(ms))}ms`,
+    '--time_based',
+    '--numjobs=1',
+    '--invalidate=0',
+    '--readonly',
+  ];
+  const res = spawnSync('fio', args, { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`fio exited with ${res.status}: ${res.stderr.trim()}`);
+  const job = JSON.parse(res.stdout.slice(res.stdout.indexOf('{'))).jobs[0];
+  if (job.error) throw new Error(`fio job error ${job.error}`);
+  return job.read.iops;
+}
+
+// Rounds ------------------------------------------------------------------------
+const configs = [];
+for (const mode of direct ? ['cached', 'direct'] : ['cached']) {
+  for (const depth of DEPTHS) configs.push({ key: `${mode}-${depth}`, mode, depth, label: `${mode === 'cached' ? 'page-cached' : 'O_DIRECT'} QD${depth}` });
+}
+// results[config][contender] = { rates: [...] }, as pairedRatio() wants them.
+const results = Object.fromEntries(configs.map((c) => [c.key, Object.fromEntries(contenders.map((x) => [x.name, { rates: [] }]))]));
+const failed = new Map(); // "config|contender" -> message
+
+const t0 = performance.now();
+cacheFile();
+// Warm-up (JIT, the pool's threads, the rings), off the record.
+for (const c of configs) {
+  for (const x of contenders) {
+    if (x.fio) continue;
+    try {
+      await x.run(c.mode, c.depth, Math.min(100, slotMs));
+    } catch (err) {
+      failed.set(`${c.key}|${x.name}`, err.message);
+    }
+  }
+}
+for (let round = 0; round < rounds; round++) {
+  cacheFile();
+  for (const c of configs) {
+    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
+    for (const x of order) {
+      if (failed.has(`${c.key}|${x.name}`)) continue;
+      try {
+        results[c.key][x.name].rates.push(await x.run(c.mode, c.depth, slotMs));
+      } catch (err) {
+        failed.set(`${c.key}|${x.name}`, err.message);
+      }
+    }
+  }
+}
+const wall = (performance.now() - t0) / 1000;
+
+for (const x of instances) x.close();
+io.close(fds.cached);
+if (direct) io.close(fds.direct);
+closeSync(nodeFds.cached);
+if (direct) closeSync(nodeFds.direct);
+await handles.cached.close();
+await handles.direct?.close();
+rmSync(dir, { recursive: true, force: true });
+
+// Report ------------------------------------------------------------------------
+const ok = (c, name) => !failed.has(`${c.key}|${name}`) && results[c.key][name]?.rates.length === rounds;
+const ratio = (c, a, b) => (ok(c, a) && ok(c, b) ? pairedRatio(results[c.key], a, b) : NaN);
+const times = (x) => (Number.isNaN(x) ? 'n/a' : `${x.toFixed(2)}×`);
+const RING = 'iomodes Ring (io_uring)';
+const FS = 'node fs.read';
+const FIO = 'fio io_uring';
+
+console.log(
+  `node ${process.version}, ${availableParallelism()} CPUs, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}; ` +
+    `${sizeMiB} MiB file in ${base}; ${rounds} rounds × ${seconds} s per contender and configuration (${wall.toFixed(0)} s)\n`,
+);
+const rows = [['contender', ...configs.map((c) => `${c.label} IOPS`)]];
+for (const x of contenders) rows.push([x.name, ...configs.map((c) => (ok(c, x.name) ? perSecond(median(results[c.key][x.name].rates)) : 'failed'))]);
+console.log('4 KiB random reads, median IOPS over rounds\n');
+table(rows);
+console.log('');
+const vsRows = [['contender', ...configs.map((c) => `${c.label} vs fs.read`)]];
+for (const x of contenders) vsRows.push([x.name, ...configs.map((c) => times(ratio(c, x.name, FS)))]);
+console.log('IOPS / node fs.read IOPS, median of per-round ratios\n');
+table(vsRows);
+console.log('');
+for (const [key, message] of failed) console.log(`failed: ${key.replace('|', ', ')}: ${message}`);
+if (failed.size) console.log('');
+
+const byKey = Object.fromEntries(configs.map((c) => [c.key, c]));
+const target = (key, b, goal) => {
+  const c = byKey[key];
+  if (!c) return;
+  const r = ratio(c, RING, b);
+  console.log(`  ${c.label.padEnd(16)} Ring / ${b.padEnd(12)} = ${times(r).padStart(6)}  (target ≥ ${goal}×)`);
+};
+console.log('targets, median of per-round ratios (the two ran back to back in each round):');
+target('cached-32', FIO, 0.8);
+target('cached-32', FS, 1.5);
+target('cached-1', FS, 10);
+target('direct-32', FIO, 0.9);
+target('direct-32', FS, 2.5);
+if (!haveFio) console.log('  (the ratios to fio io_uring need fio: apt-get install fio)');
+console.log('');
+console.log('Rows per round (IOPS):');
+for (const c of configs) {
+  for (const x of contenders) {
+    if (ok(c, x.name)) console.log(`  ${c.label.padEnd(16)} ${x.name.padEnd(24)} ${results[c.key][x.name].rates.map(perSecond).join(' ')}`);
+  }
+}
