@@ -176,6 +176,7 @@ void
 InitAsync(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
 InitUring(Napi::Env env, Napi::Object exports, Napi::Object constants);
+void
 InitAio(Napi::Env env, Napi::Object exports, Napi::Object constants);
 void
 InitDirect(Napi::Env env, Napi::Object exports, Napi::Object constants);
