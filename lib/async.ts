@@ -10,14 +10,24 @@
  */
 export { LinuxAio } from './async/linux-aio.js';
 export type { LinuxAioOptions } from './async/linux-aio.js';
+export { PosixAio } from './async/posix-aio.js';
+export type { PosixAioOptions } from './async/posix-aio.js';
 export { Ring } from './async/ring.js';
+export { ThreadpoolIo } from './async/threadpool.js';
+export type { ThreadpoolIoOptions } from './async/threadpool.js';
 export type { RingInfo, RingOpenOptions, RingOperationOptions, RingOptions, RingReadWriteOptions, RingSocketOptions, RingStat, RingVectoredOptions } from './async/ring.js';
 export type { AsyncBackend, AsyncIo, OperationOptions, ReadWriteOptions, VectoredOptions } from './async/inflight.js';
 import { readProc, readProcNumber, seccompMode, statusField } from './proc.js';
-import { errnoError } from './errors.js';
-import { close } from './fd.js';
+import { check, codedError, errnoError } from './errors.js';
+import { close, O } from './fd.js';
 import { constant, native } from './native.js';
 import { getrlimit } from './system.js';
+import { validateBoolean, validateFd, validateOneOf, validateOptions } from './validate.js';
+import type { AsyncBackend, AsyncIo } from './async/inflight.js';
+import { LinuxAio } from './async/linux-aio.js';
+import { PosixAio } from './async/posix-aio.js';
+import { Ring } from './async/ring.js';
+import { ThreadpoolIo } from './async/threadpool.js';
 
 /**
  * Why a mode is unavailable:
@@ -183,4 +193,132 @@ export function aioAvailable(): AioProbe | Unavailable {
   const d = native.io_destroy(ctx[0]!);
   if (d < 0) return unavailable('error', d, 'io_destroy', `io_destroy failed with ${errnoError(d, 'io_destroy').code}`);
   return { ok: true };
+}
+
+/** Options of {@link createAsyncIo}. */
+export interface AsyncIoOptions {
+  /**
+   * `'auto'` (default): io_uring; else, for `O_DIRECT` files, Linux AIO;
+   * else the threadpool. Or one backend by name, which fails if it is
+   * unavailable.
+   */
+  backend?: 'auto' | AsyncBackend;
+  /**
+   * Whether the files will be opened with `O_DIRECT`: only then is Linux AIO
+   * truly asynchronous (on buffered files `io_submit` does the I/O itself),
+   * so only then does `'auto'` take it.
+   */
+  direct?: boolean;
+  /** An fd to decide `direct` from (its `O_DIRECT` flag), instead of `direct`. */
+  fd?: number;
+}
+
+/** Why `'auto'` did not take a backend. */
+export interface PassedOver {
+  backend: AsyncBackend;
+  /**
+   * An {@link UnavailableReason}; `'disabled'` (named in `IOMODES_DISABLE`);
+   * or `'buffered'` (Linux AIO for files without `O_DIRECT`, where
+   * `io_submit` blocks).
+   */
+  reason: UnavailableReason | 'disabled' | 'buffered';
+  /** Why, in a sentence. */
+  detail: string;
+}
+
+/** What {@link createAsyncIo} returns: an {@link AsyncIo}, and what `'auto'` passed over to choose it. */
+export type ChosenAsyncIo = AsyncIo & { readonly passedOver: readonly PassedOver[] };
+
+const BACKENDS: readonly AsyncBackend[] = ['io_uring', 'linux-aio', 'posix-aio', 'threadpool'];
+
+/** The backends `IOMODES_DISABLE` (a comma-separated list) names: they count as unavailable. */
+function disabledBackends(): Set<string> {
+  return new Set((process.env.IOMODES_DISABLE ?? '').split(',').map((name) => name.trim()).filter(Boolean));
+}
+
+// Why `backend` cannot be used here, or undefined if it can.
+function unavailability(backend: AsyncBackend, direct: boolean, byName: boolean): PassedOver | undefined {
+  if (disabledBackends().has(backend)) return { backend, reason: 'disabled', detail: `IOMODES_DISABLE names ${backend}` };
+  if (backend === 'io_uring') {
+    const probe = ioUringAvailable();
+    return probe.ok ? undefined : { backend, reason: probe.reason, detail: probe.detail };
+  }
+  if (backend === 'linux-aio') {
+    const probe = aioAvailable();
+    if (!probe.ok) return { backend, reason: probe.reason, detail: probe.detail };
+    if (!direct && !byName) return { backend, reason: 'buffered', detail: 'Linux AIO is only asynchronous on O_DIRECT files: on buffered ones io_submit does the I/O itself' };
+  }
+  return undefined;
+}
+
+function make(backend: AsyncBackend): AsyncIo {
+  switch (backend) {
+    case 'io_uring':
+      return Ring.create();
+    case 'linux-aio':
+      return LinuxAio.create();
+    case 'posix-aio':
+      return PosixAio.create();
+    case 'threadpool':
+      return ThreadpoolIo.create();
+  }
+}
+
+/**
+ * One asynchronous I/O interface ({@link AsyncIo}: `read`, `write`,
+ * `readv`, `writev`, `fsync`, `fdatasync`, `close`) over the best backend
+ * this process may use. `'auto'` tries io_uring, then — for `O_DIRECT`
+ * files — Linux AIO, then the threadpool (pread/pwrite on libuv's pool, as
+ * Node's `fs` does), and says in `passedOver` why it skipped each one it
+ * skipped. `IOMODES_DISABLE=io_uring,linux-aio` makes the named backends
+ * count as unavailable, so the fallbacks can be tried on any machine.
+ *
+ * @throws `ERR_ASYNC_BACKEND_UNAVAILABLE` when the backend asked for by name
+ *   is unavailable; its `reason` and message say why
+ * @example
+ * ```ts
+ * import { createAsyncIo, open } from 'iomodes';
+ * const io = createAsyncIo();
+ * console.log(io.backend, io.passedOver); // 'io_uring' [] on a recent kernel
+ * const n = await io.read(open('/etc/hostname'), Buffer.alloc(256), { position: 0 });
+ * io.close();
+ * ```
+ */
+export function createAsyncIo(options?: AsyncIoOptions): ChosenAsyncIo {
+  validateOptions(options as unknown);
+  const o = options ?? {};
+  for (const key of Object.keys(o)) if (!['backend', 'direct', 'fd'].includes(key)) throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property 'options.${key}' is not an option of createAsyncIo()`);
+  const wanted = o.backend ?? 'auto';
+  validateOneOf(wanted, 'options.backend', ['auto', ...BACKENDS]);
+  let direct = false;
+  if (o.direct !== undefined) {
+    validateBoolean(o.direct, 'options.direct');
+    direct = o.direct;
+  }
+  if (o.fd !== undefined) {
+    validateFd(o.fd, 'options.fd');
+    direct = (check(native.fcntl_getfl(o.fd), 'fcntl', { fd: o.fd }) & O.DIRECT) !== 0;
+  }
+  const chosen = (io: AsyncIo, passedOver: PassedOver[]): ChosenAsyncIo => Object.defineProperty(io, 'passedOver', { value: Object.freeze(passedOver), enumerable: true }) as ChosenAsyncIo;
+  if (wanted !== 'auto') {
+    const why = unavailability(wanted, direct, true);
+    if (why !== undefined) {
+      const err = codedError(Error, 'ERR_ASYNC_BACKEND_UNAVAILABLE', `${wanted} is unavailable (${why.reason}): ${why.detail}`) as unknown as Error & { reason: PassedOver['reason']; backend: AsyncBackend };
+      err.reason = why.reason;
+      err.backend = wanted;
+      throw err;
+    }
+    return chosen(make(wanted), []);
+  }
+  const passedOver: PassedOver[] = [];
+  for (const backend of ['io_uring', 'linux-aio', 'threadpool'] as const) {
+    const why = unavailability(backend, direct, false);
+    if (why !== undefined) {
+      passedOver.push(why);
+      continue;
+    }
+    return chosen(make(backend), passedOver);
+  }
+  // The threadpool is never unavailable unless disabled by name.
+  throw codedError(Error, 'ERR_ASYNC_BACKEND_UNAVAILABLE', `no asynchronous backend is available: ${passedOver.map((p) => `${p.backend} (${p.reason})`).join(', ')}`);
 }

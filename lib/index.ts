@@ -53,14 +53,18 @@ export type { SelectResult, PollEntry, PollEvent, EpollEvent, EpollOptions, Epol
 // lib/signal.ts, lib/direct.ts: probes used by `iomodes doctor`; lib/async.ts: asynchronous I/O and its probes
 export { realtimeSignals } from './signal.js';
 export type { RealtimeSignals } from './signal.js';
-export { ioUringAvailable, aioAvailable, LinuxAio, Ring } from './async.js';
+export { ioUringAvailable, aioAvailable, createAsyncIo, LinuxAio, PosixAio, Ring, ThreadpoolIo } from './async.js';
 export type {
   AioProbe,
   AsyncBackend,
   AsyncIo,
+  AsyncIoOptions,
+  ChosenAsyncIo,
   IoUringProbe,
   LinuxAioOptions,
   OperationOptions,
+  PassedOver,
+  PosixAioOptions,
   ReadWriteOptions,
   RingInfo,
   RingOpenOptions,
@@ -70,6 +74,7 @@ export type {
   RingSocketOptions,
   RingStat,
   RingVectoredOptions,
+  ThreadpoolIoOptions,
   Unavailable,
   UnavailableReason,
   VectoredOptions,
