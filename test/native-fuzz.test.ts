@@ -2059,8 +2059,25 @@ const EXTRAS = {
     },
   ],
   'Ring#read': [
-    { label: 'the last slot', expect: 'return', make: (t) => ({ args: [3, t.file(), u8(64), 0, 16, 0, -1, 0] }), verify: (v) => (v === 0 ? null : 'got ' + show(v)) },
-    { label: 'slot = capacity', expect: 'throw', code: 'ERR_OUT_OF_RANGE', make: (t) => ({ args: [4, t.file(), u8(64), 0, 16, 0, -1, 0] }) },
+    // The capacity is the CQ's size (twice the 4 SQ entries asked for).
+    {
+      label: 'the last slot',
+      expect: 'return',
+      make: (t) => {
+        const r = t.ring();
+        return { self: r, args: [ringGet(r, 'capacity') - 1, t.file(), u8(64), 0, 16, 0, -1, 0] };
+      },
+      verify: (v) => (v === 0 ? null : 'got ' + show(v)),
+    },
+    {
+      label: 'slot = capacity',
+      expect: 'throw',
+      code: 'ERR_OUT_OF_RANGE',
+      make: (t) => {
+        const r = t.ring();
+        return { self: r, args: [ringGet(r, 'capacity'), t.file(), u8(64), 0, 16, 0, -1, 0] };
+      },
+    },
     {
       label: 'a slot already in use',
       expect: 'return',
@@ -2072,11 +2089,11 @@ const EXTRAS = {
       verify: (v) => (v === -os.constants.errno.EBUSY ? null : 'expected -EBUSY, got ' + show(v)),
     },
     {
-      label: 'every slot, each with a linked timeout (two SQEs each)',
+      label: 'every slot, each with a linked timeout (two SQEs each, four times the SQ)',
       expect: 'return',
       make: (t) => {
         const r = t.ring();
-        for (let s = 1; s < 4; s++) t.ok(ringCall(r, 'read', s, t.pipe()[0], u8(8), 0, 8, -1, 60_000, 0), 'Ring#read');
+        for (let s = 1; s < ringGet(r, 'capacity'); s++) t.ok(ringCall(r, 'read', s, t.pipe()[0], u8(8), 0, 8, -1, 60_000, 0), 'Ring#read');
         return { self: r, args: [0, t.pipe()[0], u8(8), 0, 8, -1, 60_000, 0] };
       },
       verify: (v) => (v === 0 ? null : 'got ' + show(v)),
