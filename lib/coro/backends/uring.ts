@@ -215,9 +215,11 @@ export class UringBackend implements Backend, RingIo {
         if (typeof target === 'function') {
           target(result);
         } else if (result >= 0) {
+          // A poll the kernel ended (a regular file's, ready at once, ends at
+          // its first event; any may on overflow) is armed again by the next
+          // wait, not here: re-arming now would spin on an always-ready fd.
+          if (!more) target.registered = false;
           dispatch(target, bitsOf(result));
-          // A multishot poll the kernel ended (it may, e.g. on overflow): arm it again.
-          if (!more && target.registered) this.#arm(target);
         } else if (target.registered) {
           // The poll failed (EBADF: the fd was closed behind our back): wake its waiters to find out.
           dispatch(target, READABLE | WRITABLE | HANGUP);
