@@ -86,7 +86,7 @@ export interface AsyncIo {
   [Symbol.dispose](): void;
 }
 
-/** The asynchronous backends, in the order `'auto'` tries them. */
+/** The asynchronous backends. `createAsyncIo`'s `'auto'` tries io_uring, then Linux AIO (for `O_DIRECT` files), then the threadpool. */
 export type AsyncBackend = 'io_uring' | 'linux-aio' | 'posix-aio' | 'threadpool';
 
 /**
@@ -213,11 +213,21 @@ export class InflightTable {
     this.checkOpen();
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     return new Promise<number>((resolve, reject) => {
+      let onQueuedAbort: (() => void) | undefined;
       const go = (): void => {
+        if (onQueuedAbort !== undefined) signal!.removeEventListener('abort', onQueuedAbort);
         if (this.#closed) return reject(abortError(undefined, `The ${this.#what} was closed`));
         if (signal?.aborted) return reject(abortError(signal.reason));
         const slot = this.#free[--this.#freeCount]!;
-        const r = submit(slot);
+        let r: number;
+        try {
+          r = submit(slot);
+        } catch (error) {
+          // A buffer detached or shrunk while the operation waited for a
+          // slot: the native side refuses it. Only this operation fails.
+          this.#freeCount++;
+          return reject(error);
+        }
         if (r < 0) {
           this.#freeCount++;
           return reject(errnoError(r, syscall, fd >= 0 ? { fd } : undefined));
@@ -241,8 +251,17 @@ export class InflightTable {
         }
         this.#submitted?.();
       };
-      if (this.#freeCount > 0) go();
-      else this.#waiting.push(go);
+      if (this.#freeCount > 0) return go();
+      this.#waiting.push(go);
+      if (signal !== undefined) {
+        // Aborted while it waits for a slot: it leaves the queue at once.
+        onQueuedAbort = () => {
+          const at = this.#waiting.indexOf(go);
+          if (at >= 0) this.#waiting.splice(at, 1);
+          reject(abortError(signal.reason));
+        };
+        signal.addEventListener('abort', onQueuedAbort, { once: true });
+      }
     });
   }
 

@@ -29,9 +29,13 @@ import { CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, ty
 
 /** Options of {@link Ring.create}. */
 export interface RingOptions {
-  /** Submission queue entries (rounded up to a power of 2 by the kernel); default 256. Also how many operations are in the kernel at once. */
+  /** Submission queue entries (rounded up to a power of 2 by the kernel); default 256. */
   entries?: number;
-  /** Completion queue entries (`IORING_SETUP_CQSIZE`); default twice `entries`. */
+  /**
+   * Completion queue entries (`IORING_SETUP_CQSIZE`); default twice
+   * `entries`. Also how many operations wait in the kernel at once: more
+   * wait in a queue of the ring's own, in order.
+   */
   cqEntries?: number;
   /**
    * A kernel thread polls the submission queue (`IORING_SETUP_SQPOLL`), so
@@ -235,7 +239,8 @@ export class Ring implements AsyncIo {
 
   /**
    * Writes from `buffer` (`IORING_OP_WRITE`); its bytes are copied when the
-   * call is made, so the buffer may be reused at once.
+   * operation gets a slot — at the call, unless the ring is full and it
+   * waits in the queue — and the buffer may be reused after that.
    *
    * @returns bytes written
    * @example
@@ -662,8 +667,11 @@ export class Ring implements AsyncIo {
     while (this.#table.inKernel > 0) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      this.#native.wait(Math.ceil(left));
+      const r = this.#native.wait(Math.ceil(left));
       this.#table.reap(this.#native);
+      // A kernel without timed waits (EXT_ARG, 5.11+) says EINVAL: stop
+      // waiting rather than spin; what is left is abandoned below.
+      if (r < 0 && r !== -osConstants.errno.ETIME && r !== -osConstants.errno.EINTR) break;
     }
     this.#native.close();
     this.#table.abandon();

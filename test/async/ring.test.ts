@@ -229,6 +229,24 @@ describe.runIf(haveRing)('Ring', () => {
     expect(results.every((n) => n === 64)).toBe(true);
   });
 
+  it('lets an operation waiting for a slot be aborted, and fails only it when its buffer goes away first', async () => {
+    const r = ring({ entries: 1 });
+    const [rd, wr] = autoClose(...pipe());
+    const inKernel = Array.from({ length: r.info.cqEntries }, () => r.read(rd, Buffer.alloc(1)));
+    const ac = new AbortController();
+    const queued = r.read(rd, Buffer.alloc(1), { signal: ac.signal });
+    const doomed = new Uint8Array(8);
+    const detached = r.read(rd, doomed);
+    structuredClone(doomed.buffer, { transfer: [doomed.buffer] });
+    const after = r.read(rd, Buffer.alloc(1));
+    ac.abort();
+    await expect(queued).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    writeSync(wr, Buffer.alloc(r.info.cqEntries + 1));
+    expect(await Promise.all(inKernel)).toEqual(inKernel.map(() => 1));
+    await expect(detached).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    expect(await after).toBe(1);
+  });
+
   it('keeps 10,000 concurrent random-offset writes intact', async () => {
     const r = ring({ entries: 256 });
     const path = tmpFile();

@@ -591,7 +591,6 @@ describe('ThreadpoolIo: bad input', () => {
     expect(caught(() => io.read(2, 0, new Uint8Array(1), 0, 1, 0)).code).toBe('ERR_OUT_OF_RANGE');
     expect(caught(() => io.read(0, 0, new Uint8Array(1), 0, 2, 0)).code).toBe('ERR_OUT_OF_RANGE');
     expect(caught(() => io.read(0, 0, new Uint8Array(1), 0, 1, -2)).code).toBe('ERR_OUT_OF_RANGE');
-    expect(caught(() => io.readv(0, 0, [], 0)).code).toBe('ERR_OUT_OF_RANGE');
     expect(io.cancel(1)).toBe(-errno.ENOENT);
     const [r] = pipePair();
     expect(io.read(0, r, new Uint8Array(1), 0, 1, -1)).toBe(0);
