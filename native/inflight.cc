@@ -26,6 +26,9 @@ Bounce::~Bounce() {
 static const size_t kCachedMax = 1 << 20;
 static const size_t kClasses = 9;  // 4 KiB .. 1 MiB
 static const size_t kPerClass = 256;
+// ... and at most this many bytes per class, so a burst of large operations
+// leaves at most ~9 x 4 MiB with the thread.
+static const size_t kBytesPerClass = 4 << 20;
 
 namespace {
 struct BlockCache {
@@ -71,7 +74,8 @@ GiveBlock(void* p, size_t size) {
   if (size <= kCachedMax) {
     size_t rounded;
     std::vector<void*>& list = cache.free_blocks[ClassOf(size, &rounded)];
-    if (list.size() < kPerClass) {
+    size_t keep = kBytesPerClass / rounded;
+    if (list.size() < (keep < kPerClass ? keep : kPerClass)) {
       list.push_back(p);
       return;
     }
