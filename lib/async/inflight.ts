@@ -361,16 +361,37 @@ export class CompletionWatcher {
   constructor(eventfd: number, onReady: () => void) {
     this.#watcher = new Watcher(eventfd, onReady);
     this.#watcher.start(WATCH.READABLE);
-    this.ref(false);
+    this.#refed = false;
+    this.#watcher.unref();
   }
 
-  /** Keeps the loop alive while operations are in flight, and only then. */
+  /**
+   * Keeps the loop alive while operations are in flight, and only then. The
+   * unref waits a loop turn: an operation started as soon as the last one
+   * settled (a read loop at depth 1) keeps the watcher ref'd, instead of
+   * paying an unref and a ref per operation.
+   */
   ref(busy: boolean): void {
-    if (busy === this.#refed) return;
-    this.#refed = busy;
-    if (busy) this.#watcher.ref();
-    else this.#watcher.unref();
+    this.#busy = busy;
+    if (busy) {
+      if (!this.#refed) {
+        this.#refed = true;
+        this.#watcher.ref();
+      }
+    } else if (this.#refed && !this.#unrefQueued) {
+      this.#unrefQueued = true;
+      setImmediate(this.#unrefIfIdle).unref();
+    }
   }
+
+  #busy = false;
+  #unrefQueued = false;
+  readonly #unrefIfIdle = (): void => {
+    this.#unrefQueued = false;
+    if (this.#busy || !this.#refed || this.#watcher.closed) return;
+    this.#refed = false;
+    this.#watcher.unref();
+  };
 
   close(): void {
     this.#watcher.close();

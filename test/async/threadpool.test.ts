@@ -204,11 +204,13 @@ describe('ThreadpoolIo: cancellation', () => {
       const p = i % 3 === 0 ? io.write(fd, Buffer.alloc(512, i & 0xff), { position: (i * 512) % 65536, signal: ac.signal }) : io.read(fd, Buffer.alloc(512), { position: (i * 97) % (65536 - 512), signal: ac.signal });
       return p.finally(() => settled++);
     });
+    // Observed before any abort: one waiting for a slot rejects at once.
+    const all = outcomes(promises);
     // Some before any completes, some after a few turns of the loop.
     for (let i = 0; i < N; i++) if (Math.random() < 0.15) controllers[i]!.abort();
     await new Promise((r) => setImmediate(r));
     for (let i = 0; i < N; i++) if (Math.random() < 0.15) controllers[i]!.abort(new Error('why'));
-    const results = await outcomes(promises);
+    const results = await all;
     expect(settled).toBe(N);
     let aborted = 0;
     for (const [i, r] of results.entries()) {
