@@ -435,3 +435,21 @@ export function resolvePosition(position: unknown, allowCurrent: boolean, name =
   }
   return position;
 }
+
+/**
+ * An operation's options that only carry a `signal` (fsync): validated.
+ *
+ * @example
+ * ```ts
+ * const signal = resolveSignal(options);
+ * ```
+ */
+export function resolveSignal(options: unknown): AbortSignal | undefined {
+  validateOptions(options);
+  const signal = (options as OperationOptions | undefined)?.signal;
+  validateSignal(signal);
+  return signal;
+}
+
+/** For `.then(toVoid)`: an operation whose result is not the caller's business. */
+export function toVoid(): void {}

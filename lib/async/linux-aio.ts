@@ -36,18 +36,8 @@ import { constants as osConstants } from 'node:os';
 import { readProc, seccompMode } from '../proc.js';
 import { errnoError, illegalConstructor, invalidArgType, outOfRange, type IoError } from '../errors.js';
 import { constant, native } from '../native.js';
-import { validateBuffer, validateFd, validateInteger, validateOptions, validateSignal } from '../validate.js';
-import {
-  CompletionWatcher,
-  InflightTable,
-  resolvePosition,
-  resolveReadWrite,
-  type AsyncBackend,
-  type AsyncIo,
-  type OperationOptions,
-  type ReadWriteOptions,
-  type VectoredOptions,
-} from './inflight.js';
+import { validateBuffer, validateFd, validateInteger, validateOptions } from '../validate.js';
+import { CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncBackend, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions, resolveSignal, toVoid } from './inflight.js';
 
 /** Options of {@link LinuxAio.create}. */
 export interface LinuxAioOptions {
@@ -354,14 +344,6 @@ export class LinuxAio implements AsyncIo {
   }
 }
 
-function toVoid(): void {}
-
-function resolveSignal(options: unknown): AbortSignal | undefined {
-  validateOptions(options);
-  const signal = (options as OperationOptions | undefined)?.signal;
-  validateSignal(signal);
-  return signal;
-}
 
 function resolveVectored(options: unknown): { position: number | bigint; signal: AbortSignal | undefined } {
   const signal = resolveSignal(options);

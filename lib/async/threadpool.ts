@@ -19,16 +19,7 @@
 import { errnoError, invalidArgType, invalidArgValue, illegalConstructor, outOfRange } from '../errors.js';
 import { constant, native, type NativeThreadpoolIo } from '../native.js';
 import { validateFd, validateOptions, validateSignal } from '../validate.js';
-import {
-  CompletionWatcher,
-  InflightTable,
-  resolvePosition,
-  resolveReadWrite,
-  type AsyncIo,
-  type OperationOptions,
-  type ReadWriteOptions,
-  type VectoredOptions,
-} from './inflight.js';
+import { CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions, resolveSignal, toVoid } from './inflight.js';
 
 /** Options of {@link ThreadpoolIo.create}. */
 export interface ThreadpoolIoOptions {
@@ -69,14 +60,6 @@ function resolveVectored(options: unknown): { position: number | bigint; signal:
   return { position, signal: o.signal };
 }
 
-function toVoid(): void {}
-
-function resolveSignal(options: unknown): AbortSignal | undefined {
-  validateOptions(options);
-  const signal = (options as OperationOptions | undefined)?.signal;
-  validateSignal(signal);
-  return signal;
-}
 
 /**
  * Asynchronous file I/O on libuv's thread pool, behind the same Promise
