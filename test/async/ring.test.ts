@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Epoll, POLL, Ring, bind, close, debugCounters, getsockname, ioUringAvailable, listen, open, pipe, read, setBlocking, socket, write as writeSync } from '../../lib/index.js';
-import { autoClose, bad, caught, closedFd, distEntry, expectArgError, fixture, mayskip, runChild, tmpDir, tmpFile, withoutPreload } from '../helpers/index.js';
+import { autoClose, bad, caught, closedFd, distEntry, expectArgError, fixture, mayskip, runChild, tmpDir, tmpFile } from '../helpers/index.js';
 
 const probe = ioUringAvailable();
 const haveRing = probe.ok || mayskip(`io_uring: ${probe.ok ? '' : probe.detail}`);
@@ -381,9 +382,13 @@ describe.runIf(haveRing)('Ring', () => {
       await Promise.all(Array.from({ length: 32 }, (_, i) => ring.read(fd, Buffer.alloc(512), { position: i * 512 })));
       ring.close();
     `;
-    const r = runChild(`import { spawnSync } from 'node:child_process';
-      const s = spawnSync('strace', ['-f', '-e', 'trace=io_uring_enter,io_uring_setup,io_uring_register', process.execPath, '--input-type=module', '-e', ${JSON.stringify(code)}], { encoding: 'utf8', env: ${JSON.stringify(withoutPreload())} });
-      process.stdout.write(s.stderr);`);
+    const script = fixture(code);
+    const trace = join(tmpDir(), 'trace');
+    // The traced Node inherits the environment: under the ASan build it
+    // needs the preloaded runtime to load the addon.
+    const run = spawnSync('strace', ['-f', '-qq', '-e', 'trace=io_uring_enter,io_uring_setup,io_uring_register', '-o', trace, process.execPath, script], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const r = { stdout: readFileSync(trace, 'utf8') };
     const lines = r.stdout.split('\n');
     expect(lines.filter((l) => l.includes('io_uring_setup(')).length).toBe(1);
     expect(lines.some((l) => l.includes('IORING_REGISTER_EVENTFD'))).toBe(true);
