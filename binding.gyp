@@ -24,10 +24,13 @@
       # syscall failures return -errno as a number (the TypeScript layer builds
       # the IoError), and the rare argument error is thrown as a pending JS
       # exception followed by `return`. No exception can escape into libuv.
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: while a Worker terminates, an
+      # argument error cannot be thrown; node-addon-api then drops it instead
+      # of aborting the whole process (reliability anchors P6).
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"
       ],
-      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc!": ["-fno-rtti"]
     }

@@ -14,6 +14,9 @@ namespace iomodes {
 
 static void
 ThrowWithCode(Napi::Error e, const char* code) {
+  // While a Worker terminates no error can be made: drop it (the call
+  // returns undefined into JS that will not run any more).
+  if (e.IsEmpty()) return;
   e.Set("code", Napi::String::New(e.Env(), code));
   e.ThrowAsJavaScriptException();
 }
