@@ -49,8 +49,10 @@ const KNOWN_OPTIONS = new Set(['capacity']);
  * operation is in flight is safe.
  *
  * Caveat: glibc runs the operations on its own threads, at most one at a
- * time per fd, so this is asynchronous, not parallel, per file; and
- * `abort()` can only cancel an operation glibc has not started.
+ * time per fd, so this is asynchronous, not parallel, per file; and an
+ * abort only withdraws an operation not yet handed to glibc (one glibc
+ * holds runs to its end: `aio_cancel` of a single queued request can stall
+ * glibc's queue for its fd, so only `close()` uses it).
  *
  * @example
  * ```ts
