@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "addon.h"
+#include "wrap.h"
 
 namespace iomodes {
 
@@ -44,13 +45,6 @@ struct PollHandle {
   int fd;          // the watcher's duplicate; closed in OnClose
   Watcher* owner;  // null once the wrapper is gone
 };
-
-void
-ThrowCode(napi_env env, const char* code, const char* message) {
-  Napi::Error e = Napi::TypeError::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  e.ThrowAsJavaScriptException();
-}
 
 class Watcher {
  public:

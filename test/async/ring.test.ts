@@ -344,6 +344,16 @@ describe.runIf(haveRing)('Ring', () => {
     expectArgError(() => r.read(fd, Buffer.alloc(4), { signal: bad({}) }), 'ERR_INVALID_ARG_TYPE');
     expectArgError(() => r.writev(fd, bad([1])), 'ERR_INVALID_ARG_TYPE');
     expectArgError(() => r.openat('a\0b'), 'ERR_INVALID_ARG_VALUE');
+    expectArgError(() => r.poll(fd, bad('IN')), 'ERR_INVALID_ARG_TYPE');
+    expectArgError(() => r.pollMultishot(fd, -1), 'ERR_OUT_OF_RANGE');
+    await expect(r.timeout(-1)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(r.timeout(bad('5'))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expectArgError(() => r.cancelFd(bad(null)), 'ERR_INVALID_ARG_TYPE');
+    expectArgError(() => r.registerFiles([]), 'ERR_INVALID_ARG_VALUE');
+    expectArgError(() => r.registerFiles([bad('3')]), 'ERR_INVALID_ARG_TYPE');
+    expectArgError(() => r.read(fd, Buffer.alloc(1), { fixedFile: bad(1) }), 'ERR_INVALID_ARG_TYPE');
+    await expect(r.connect(fd, { host: '127.0.0.1', port: 70000 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(r.closeFd(closedFd())).rejects.toMatchObject({ code: 'EBADF', syscall: 'io_uring:close' });
     expectArgError(() => Ring.create(bad({ entrys: 4 })), 'ERR_INVALID_ARG_VALUE');
     expectArgError(() => Ring.create({ entries: 0 }), 'ERR_OUT_OF_RANGE');
     expectArgError(() => Ring.create({ deferTaskrun: true }), 'ERR_INVALID_ARG_VALUE');
@@ -358,6 +368,9 @@ describe.runIf(haveRing)('Ring', () => {
     r.close();
     expect(caught(() => r.read(fd, Buffer.alloc(1))).code).toBe('ERR_USE_AFTER_CLOSE');
     expect(caught(() => r.submit()).code).toBe('ERR_USE_AFTER_CLOSE');
+    expect(caught(() => r.registerFiles([fd])).code).toBe('ERR_USE_AFTER_CLOSE');
+    expect(caught(() => r.pollMultishot(fd, POLL.IN)).code).toBe('ERR_USE_AFTER_CLOSE');
+    await expect(r.fsync(fd)).rejects.toMatchObject({ code: 'ERR_USE_AFTER_CLOSE' });
     expect(r.fd).toBe(-1);
   });
 
