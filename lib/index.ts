@@ -51,8 +51,17 @@ export { FD_SETSIZE, POLL, select, poll, Poller, Epoll } from './multiplex.js';
 export type { SelectResult, PollEntry, PollEvent, EpollEvent, EpollOptions, EpollWaitOptions } from './multiplex.js';
 
 // lib/signal.ts, lib/direct.ts: probes used by `iomodes doctor`; lib/async.ts: asynchronous I/O and its probes
-export { realtimeSignals } from './signal.js';
-export type { RealtimeSignals } from './signal.js';
+export { realtimeSignals, SignalIo } from './signal.js';
+export type {
+  RealtimeSignals,
+  SignalIoCounts,
+  SignalIoEnableOptions,
+  SignalIoEvent,
+  SignalIoMode,
+  SignalIoOptions,
+  SignalIoOverflow,
+  SignalSpec,
+} from './signal.js';
 export { ioUringAvailable, aioAvailable, createAsyncIo, LinuxAio, PosixAio, Ring, ThreadpoolIo } from './async.js';
 export type {
   AioProbe,

@@ -99,6 +99,9 @@ export interface NativeBinding {
   };
 
   // native/signal.cc
+  SignalIo: new () => NativeSignalIo;
+  /** 0: free (default or ignored), 1: iomodes' handler, 2: someone else's; or -errno. */
+  signal_handler(signo: number): number;
 
   // native/async.cc
   /** `params` is a struct io_uring_params (sizeof_io_uring_params bytes), in/out. */
@@ -156,6 +159,21 @@ export interface NativeBinding {
  * A native async backend object (native/threadpool.cc): methods return 0
  * or -errno; `slot` is the JS side's (below the capacity given to open).
  */
+/** native/signal.cc's SignalIo: a self-pipe and the fds it enabled. */
+export interface NativeSignalIo {
+  open(): number;
+  acquire(signo: number): number;
+  /** signo 0: plain SIGIO, no siginfo. */
+  enable(fd: number, signo: number): number;
+  disable(fd: number): number;
+  /** Records, five int32 each: fd, signo, code, band, tid. */
+  drain(out: Int32Array): number;
+  takeOverflow(): number;
+  close(): number;
+  readonly fd: number;
+  readonly tid: number;
+}
+
 export interface NativeThreadpoolIo {
   open(capacity: number): number;
   read(slot: number, fd: number, buf: ArrayBufferView, offset: number, length: number, position: number | bigint): number;
