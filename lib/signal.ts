@@ -375,8 +375,13 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
     }
     if (signal !== 0) this.#acquire(signal);
     const r = this.#native.enable(fd, signal);
-    if (r === -osConstants.errno.EBUSY && native.signal_handler(signal === 0 ? SIGIO : signal) === 2) {
-      throw codedError(Error, 'ERR_SIGNAL_HANDLER_REPLACED', `another handler replaced iomodes' for signal ${signal === 0 ? SIGIO : signal} (process.on('${signal === 0 ? 'SIGIO' : signalName(signal)}')?): fd ${fd} would signal it, without its siginfo`);
+    if (r === -osConstants.errno.EBUSY) {
+      // Ours, unless someone installed a handler over iomodes' for the
+      // fd's signal or for SIGIO (whose default action would kill us).
+      const replaced = [SIGIO, signal].find((s) => s !== 0 && native.signal_handler(s) === 2);
+      if (replaced !== undefined) {
+        throw codedError(Error, 'ERR_SIGNAL_HANDLER_REPLACED', `another handler replaced iomodes' for signal ${replaced} (process.on('${signalName(replaced)}')?): fd ${fd} would signal it, without its siginfo`);
+      }
     }
     if (r === -osConstants.errno.EBUSY) throw errnoError(r, 'fcntl', { fd }, 'an iomodes object owns this fd');
     check(r, 'fcntl', { fd });

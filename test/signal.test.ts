@@ -439,3 +439,187 @@ describe('SignalIo in child processes', () => {
     });
   }
 });
+
+describe('SignalIo beside Node and its threads', () => {
+  let entry: string;
+  beforeAll(() => {
+    entry = distEntry();
+  });
+
+  it('gives a Worker with its own SignalIo the events of its fds only; terminating it with fds enabled leaves the process healthy', () => {
+    const r = runChild(
+      `
+      import { SignalIo, socketpair, tryRead, write, WOULD_BLOCK } from ${JSON.stringify(entry)};
+      import { Worker } from 'node:worker_threads';
+      const sio = new SignalIo();
+      const mine = [];
+      sio.on('io', (e) => { mine.push(e.fd); tryRead(e.fd, Buffer.alloc(64)); });
+      const [a, b] = socketpair({ nonblocking: true });
+      sio.enable(a);
+      const worker = new Worker(\`
+        import { SignalIo, socketpair, tryRead } from ${JSON.stringify(entry)};
+        import { parentPort } from 'node:worker_threads';
+        const sio = new SignalIo();
+        const [c, d] = socketpair({ nonblocking: true });
+        sio.enable(c);
+        sio.on('io', (e) => { tryRead(e.fd, Buffer.alloc(64)); parentPort.postMessage({ event: e.fd, tid: sio.threadId }); });
+        parentPort.postMessage({ c, d, tid: sio.threadId });
+      \`, { eval: true, type: 'module' });
+      const messages = [];
+      let fds;
+      worker.on('message', (m) => {
+        messages.push(m);
+        if (m.c !== undefined) {
+          fds = m;
+          write(m.d, Buffer.from('to the worker'));
+          write(b, Buffer.from('to main'));
+        } else if (m.event !== undefined) {
+          setTimeout(async () => {
+            await worker.terminate();
+            // The worker's fd stays open (fds are the process's), with its
+            // O_ASYNC cleared at teardown: a write to it now signals no one.
+            const flags = (await import('node:fs')).readFileSync('/proc/self/fdinfo/' + fds.c, 'utf8').match(/flags:\\s+(\\d+)/)[1];
+            write(fds.d, Buffer.from('after the worker'));
+            write(b, Buffer.from('main again'));
+            setTimeout(() => {
+              console.log(JSON.stringify({ mine, messages, mainTid: sio.threadId, asyncAfter: (parseInt(flags, 8) & 0o20000) !== 0 }));
+              sio.close();
+            }, 200);
+          }, 100);
+        }
+      });
+      `,
+      { timeout: 30_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { mine: number[]; messages: { c?: number; event?: number; tid: number }[]; mainTid: number; asyncAfter: boolean };
+    const setup = out.messages.find((m) => m.c !== undefined)!;
+    const events = out.messages.filter((m) => m.event !== undefined);
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    expect(events.every((m) => m.event === setup.c)).toBe(true);
+    expect(setup.tid).not.toBe(out.mainTid);
+    expect(out.mine.length).toBeGreaterThanOrEqual(2);
+    expect(out.mine.every((fd) => fd !== setup.c)).toBe(true);
+    expect(out.asyncAfter).toBe(false);
+  });
+
+  it('leaves process.on(SIGINT) working, and the process exits cleanly with fds enabled', () => {
+    const r = runChild(
+      `
+      import { SignalIo, socketpair, write } from ${JSON.stringify(entry)};
+      const sio = new SignalIo();
+      const [a, b] = socketpair({ nonblocking: true });
+      sio.enable(a);
+      sio.on('io', () => {
+        process.on('SIGINT', () => {
+          console.log('SIGINT handled');
+          process.exit(0); // with a still enabled
+        });
+        process.kill(process.pid, 'SIGINT');
+      });
+      write(b, Buffer.from('x'));
+      `,
+      { timeout: 20_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.signal).toBe(null);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('SIGINT handled\n');
+  });
+
+  it('ends by itself once closed, and exits cleanly on an uncaught exception with fds enabled', () => {
+    const natural = runChild(
+      `
+      import { SignalIo, socketpair, write } from ${JSON.stringify(entry)};
+      const sio = new SignalIo();
+      const [a, b] = socketpair({ nonblocking: true });
+      sio.enable(a);
+      sio.on('io', () => sio.close());
+      write(b, Buffer.from('x'));
+      `,
+      { timeout: 20_000 },
+    );
+    expect(natural.stderr).toBe('');
+    expect(natural.status).toBe(0);
+    const thrown = runChild(
+      `
+      import { SignalIo, socketpair, write } from ${JSON.stringify(entry)};
+      const sio = new SignalIo();
+      const [a, b] = socketpair({ nonblocking: true });
+      sio.enable(a);
+      sio.on('io', () => { throw new Error('boom in io'); });
+      write(b, Buffer.from('x'));
+      `,
+      { timeout: 20_000 },
+    );
+    expect(thrown.signal).toBe(null);
+    expect(thrown.status).toBe(1);
+    expect(thrown.stderr).toMatch(/boom in io/);
+  });
+
+  it("refuses a signal that process.on() already handles, and says so when process.on('SIGIO') takes over after", () => {
+    const r = runChild(
+      `
+      import { SignalIo, socketpair, realtimeSignals } from ${JSON.stringify(entry)};
+      const out = {};
+      const onSigio = () => {};
+      process.on('SIGIO', onSigio);
+      try { new SignalIo(); } catch (err) { out.before = err.code; }
+      process.off('SIGIO', onSigio);
+      const sio = new SignalIo();
+      const [a] = socketpair({ nonblocking: true });
+      const [c] = socketpair({ nonblocking: true });
+      sio.enable(a);
+      process.on('SIGIO', onSigio);
+      try { sio.enable(c); } catch (err) { out.after = err.code; out.message = err.message; }
+      out.fds = sio.fds.length;
+      sio.close();
+      console.log(JSON.stringify(out));
+      process.exit(0);
+      `,
+      { timeout: 20_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out.before).toBe('ERR_SIGNAL_IN_USE');
+    expect(out.after).toBe('ERR_SIGNAL_HANDLER_REPLACED');
+    expect(out.message).toMatch(/process\.on\('SIGIO'\)/);
+    expect(out.fds).toBe(1);
+  });
+
+  it('makes the syscalls it names: F_SETSIG, F_SETOWN_EX to the thread, O_ASYNC, and restores them (strace)', () => {
+    if (spawnSync('strace', ['-V']).status !== 0) {
+      expect.fail('strace is missing');
+    }
+    const r = spawnSync(
+      'strace',
+      ['-f', '-qq', '-e', 'trace=fcntl,rt_sigaction', process.execPath, '--input-type=module', '-e', `
+        import { SignalIo, socketpair, write } from ${JSON.stringify(entry)};
+        const sio = new SignalIo({ signal: 'SIGRTMIN+3' });
+        const [a, b] = socketpair({ nonblocking: true });
+        console.log(JSON.stringify({ fd: a, tid: sio.threadId, signal: sio.signal }));
+        sio.enable(a);
+        sio.disable(a);
+        sio.close();
+      `],
+      { encoding: 'utf8', env: withoutPreload(), cwd: undefined },
+    );
+    expect(r.status).toBe(0);
+    const { fd, tid, signal } = JSON.parse(r.stdout) as { fd: number; tid: number; signal: number };
+    const lines = r.stderr.split('\n');
+    const calls = lines.map((l) => l.replace(/^\[pid\s+\d+\]\s*/, '').replace(/\s+=/, ' =')).filter((l) => l.startsWith(`fcntl(${fd},`));
+    // strace names signal n >= 32 SIGRT_(n - 32), and O_ASYNC FASYNC.
+    const name = `SIGRT_${signal - 32}`;
+    expect(calls).toContain(`fcntl(${fd}, F_SETSIG, ${name}) = 0`);
+    expect(calls).toContain(`fcntl(${fd}, F_SETOWN_EX, {type=F_OWNER_TID, pid=${tid}}) = 0`);
+    const setfl = calls.filter((l) => l.startsWith(`fcntl(${fd}, F_SETFL,`));
+    expect(setfl).toHaveLength(2);
+    expect(setfl[0]).toMatch(/\|FASYNC\) = 0$/);
+    expect(setfl[1]).not.toMatch(/FASYNC/);
+    // disable: O_ASYNC off first, then the owner and signal it had (none).
+    expect(calls.slice(calls.indexOf(setfl[1]!))).toEqual([setfl[1], `fcntl(${fd}, F_SETOWN_EX, {type=F_OWNER_TID, pid=0}) = 0`, `fcntl(${fd}, F_SETSIG, 0) = 0`]);
+    expect(lines.some((l) => l.includes(`rt_sigaction(${name}, {sa_handler=0x`) && l.includes('sa_flags=SA_RESTORER|SA_RESTART|SA_SIGINFO'))).toBe(true);
+  });
+});
