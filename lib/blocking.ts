@@ -19,6 +19,8 @@
  * @module
  */
 import { check } from './errors.js';
+import { checkDirect, checkDirectVectored } from './direct.js';
+import { directFds } from './fd.js';
 import { constant, native } from './native.js';
 import { validateBuffer, validateBufferArray, validateFd, validateFlags, validatePosition, validateRange } from './validate.js';
 
@@ -42,6 +44,12 @@ export const RWF = Object.freeze({
   NOWAIT: constant('RWF_NOWAIT'),
   /** Per-call `O_APPEND`. */
   APPEND: constant('RWF_APPEND'),
+  /**
+   * Uncached buffered I/O (Linux 6.14+, where the filesystem supports it):
+   * through the page cache, whose pages are dropped once the I/O is done.
+   * `EOPNOTSUPP` elsewhere; `uncachedIoAvailable()` probes.
+   */
+  DONTCACHE: constant('RWF_DONTCACHE'),
 });
 const knownRwf = Object.values(RWF).reduce((a, b) => a | b, 0);
 const IOV_MAX = constant('IOV_MAX');
@@ -65,6 +73,7 @@ export function read(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateFd(fd);
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
+  if (directFds.size !== 0) checkDirect(fd, buffer, offset, n, -1);
   return check(native.read(fd, buffer, offset, n), 'read', { fd });
 }
 
@@ -83,6 +92,7 @@ export function write(fd: number, buffer: ArrayBufferView, offset = 0, length?: 
   validateFd(fd);
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
+  if (directFds.size !== 0) checkDirect(fd, buffer, offset, n, -1);
   return check(native.write(fd, buffer, offset, n), 'write', { fd });
 }
 
@@ -104,6 +114,7 @@ export function pread(fd: number, buffer: ArrayBufferView, position: number | bi
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   validatePosition(position);
+  if (directFds.size !== 0) checkDirect(fd, buffer, offset, n, position);
   return check(native.pread(fd, buffer, offset, n, position), 'pread', { fd });
 }
 
@@ -122,6 +133,7 @@ export function pwrite(fd: number, buffer: ArrayBufferView, position: number | b
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   validatePosition(position);
+  if (directFds.size !== 0) checkDirect(fd, buffer, offset, n, position);
   return check(native.pwrite(fd, buffer, offset, n, position), 'pwrite', { fd });
 }
 
@@ -139,6 +151,7 @@ export function pwrite(fd: number, buffer: ArrayBufferView, position: number | b
 export function readv(fd: number, buffers: readonly Uint8Array[]): number {
   validateFd(fd);
   const list = validateBufferArray(buffers, IOV_MAX);
+  if (directFds.size !== 0) checkDirectVectored(fd, list, -1);
   return check(native.readv(fd, list), 'readv', { fd });
 }
 
@@ -155,6 +168,7 @@ export function readv(fd: number, buffers: readonly Uint8Array[]): number {
 export function writev(fd: number, buffers: readonly Uint8Array[]): number {
   validateFd(fd);
   const list = validateBufferArray(buffers, IOV_MAX);
+  if (directFds.size !== 0) checkDirectVectored(fd, list, -1);
   return check(native.writev(fd, list), 'writev', { fd });
 }
 
@@ -175,6 +189,7 @@ export function preadv2(fd: number, buffers: readonly Uint8Array[], position: nu
   const list = validateBufferArray(buffers, IOV_MAX);
   validatePosition(position, 'position', true);
   validateFlags(flags, knownRwf);
+  if (directFds.size !== 0) checkDirectVectored(fd, list, position);
   return check(native.preadv2(fd, list, position, flags), 'preadv2', { fd });
 }
 
@@ -193,6 +208,7 @@ export function pwritev2(fd: number, buffers: readonly Uint8Array[], position: n
   const list = validateBufferArray(buffers, IOV_MAX);
   validatePosition(position, 'position', true);
   validateFlags(flags, knownRwf);
+  if (directFds.size !== 0) checkDirectVectored(fd, list, position);
   return check(native.pwritev2(fd, list, position, flags), 'pwritev2', { fd });
 }
 

@@ -135,8 +135,18 @@ export function open(path: string, flags: OpenFlagString | number = 'r', options
   const cloexec = validateCloexec(options);
   const mode = options?.mode ?? 0o666;
   validateInteger(mode, 'options.mode', 0, 0o7777);
-  return check(native.open(path, bits | (cloexec ? O.CLOEXEC : 0), mode), 'open', { path });
+  const fd = check(native.open(path, bits | (cloexec ? O.CLOEXEC : 0), mode), 'open', { path });
+  if (bits & O.DIRECT) directFds.set(fd, null);
+  return fd;
 }
+
+/**
+ * @internal The fds {@link open} opened with `O_DIRECT`, each with its
+ * alignment once lib/direct.ts looked it up (`null` before): their reads
+ * and writes are checked against it before the syscall. {@link close}
+ * forgets them.
+ */
+export const directFds = new Map<number, { memory: number; offset: number } | null>();
 
 /**
  * @internal Called with each fd {@link close} is about to close. The
@@ -168,6 +178,7 @@ export function close(fd: number): void {
   // entry, its waiters woken with EBADF): never after, when the number may
   // already name another file.
   for (const hook of beforeClose) hook(fd);
+  directFds.delete(fd);
   const r = native.close(fd);
   if (r === -osConstants.errno.EBUSY) throw errnoError(r, 'close', { fd }, 'an iomodes object (such as an Epoll) owns this fd: close that object instead');
   check(r, 'close', { fd });

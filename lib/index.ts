@@ -88,5 +88,5 @@ export type {
   UnavailableReason,
   VectoredOptions,
 } from './async.js';
-export { directIoAlignment, directIoAvailable } from './direct.js';
-export type { DirectIoAlignment, DirectIoProbe } from './direct.js';
+export { advise, allocAligned, directIoAlignment, directIoAvailable, dropCache, fallocate, isAligned, openDirect, residency, uncachedIoAvailable } from './direct.js';
+export type { Advice, DirectIoAlignment, DirectIoAlignmentOptions, DirectIoProbe, FallocateMode, FileRange, Residency } from './direct.js';

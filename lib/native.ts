@@ -149,6 +149,19 @@ export interface NativeBinding {
   // native/direct.cc
   /** `out` receives the kernel's struct statx (sizeof_statx bytes); read it at the offsetof_statx_* constants. */
   statx(dirfd: number, path: string, flags: number, mask: number, out: Uint8Array): number;
+  /** f_type, the filesystem's magic number, or -errno. */
+  statfs(path: string): number;
+  fstatfs(fd: number): number;
+  /** A block device's logical block size, or -errno (ENOTTY for anything else). */
+  ioctl_blksszget(fd: number): number;
+  /** The view's address modulo `alignment` (a power of two). */
+  address_mod(view: Bytes, alignment: number): number;
+  /** Resident pages of [offset, offset + length): offset page-aligned. */
+  mincore(fd: number, offset: number, length: number): number;
+  posix_fadvise(fd: number, offset: number, length: number, advice: number): number;
+  fallocate(fd: number, mode: number, offset: number, length: number): number;
+  /** Filesystem name -> statfs f_type, from <linux/magic.h>. */
+  readonly filesystems: Readonly<Record<string, number>>;
 
   // native/threadpool.cc
   /** Syscalls on libuv's thread pool; completions through the eventfd and reap(). */

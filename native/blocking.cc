@@ -16,6 +16,12 @@
 
 #include "addon.h"
 
+// Uncached buffered I/O, Linux 6.14: newer than the kernel headers this
+// may be built with. The kernel refuses it (EOPNOTSUPP) where unsupported.
+#ifndef RWF_DONTCACHE
+#define RWF_DONTCACHE 0x00000080
+#endif
+
 namespace iomodes {
 
 // Fills `iov` from the array of Uint8Arrays at info[i], in two passes.
@@ -183,6 +189,7 @@ InitBlocking(Napi::Env env, Napi::Object exports, Napi::Object constants) {
 
 #define C(name) constants.Set(#name, Napi::Number::New(env, name))
   C(RWF_HIPRI); C(RWF_DSYNC); C(RWF_SYNC); C(RWF_NOWAIT); C(RWF_APPEND);
+  C(RWF_DONTCACHE);
   C(IOV_MAX);
 #undef C
 }
