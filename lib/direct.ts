@@ -134,7 +134,13 @@ function statxAlignment(fdOrPath: number | string): DirectIoAlignment | undefine
 }
 
 function stats(fdOrPath: number | string): BigIntStats {
-  return typeof fdOrPath === 'number' ? fstatSync(fdOrPath, { bigint: true }) : statSync(fdOrPath, { bigint: true });
+  try {
+    return typeof fdOrPath === 'number' ? fstatSync(fdOrPath, { bigint: true }) : statSync(fdOrPath, { bigint: true });
+  } catch (err) {
+    // Node's own error, in iomodes' shape (its errno is negative already).
+    const errno = (err as { errno?: number }).errno ?? -osConstants.errno.EIO;
+    throw typeof fdOrPath === 'number' ? errnoError(errno, 'fstat', { fd: fdOrPath }) : errnoError(errno, 'stat', { path: fdOrPath });
+  }
 }
 
 // The logical block size of the device under a file (sysfs), or of a block
@@ -226,11 +232,11 @@ export function directIoAlignment(fdOrPath: number | string, options?: DirectIoA
   validateOptions(options as unknown);
   const method = (options as DirectIoAlignmentOptions | undefined)?.method;
   if (method !== undefined) validateOneOf(method, 'options.method', ['statx', 'block-device', 'probe']);
-  if (stats(fdOrPath).isDirectory()) return undefined;
   if (method === undefined || method === 'statx') {
     const found = statxAlignment(fdOrPath);
     if (found !== null || method === 'statx') return found ?? undefined;
   }
+  if (stats(fdOrPath).isDirectory()) return undefined;
   if (method === undefined || method === 'block-device') {
     const found = blockDeviceAlignment(fdOrPath);
     if (found !== null || method === 'block-device') return found ?? undefined;
@@ -435,12 +441,7 @@ export function residency(fdOrPath: number | string, range?: FileRange): Residen
   validateOptions(range, 'range');
   const fd = typeof fdOrPath === 'number' ? fdOrPath : open(fdOrPath, 'r');
   try {
-    let size: number;
-    try {
-      size = Number(fstatSync(fd, { bigint: true }).size);
-    } catch (err) {
-      throw errnoError(-Math.abs((err as { errno?: number }).errno ?? osConstants.errno.EBADF), 'fstat', { fd });
-    }
+    const size = Number(stats(fd).size);
     const { offset, length } = resolveRange(range, size);
     const start = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
     const end = Math.min(offset + length, size);

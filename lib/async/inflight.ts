@@ -14,6 +14,8 @@
  * @module
  */
 import { constants as osConstants } from 'node:os';
+import { checkDirect, checkDirectVectored } from '../direct.js';
+import { directFds } from '../fd.js';
 import { codedError, errnoError, invalidArgValue, useAfterClose } from '../errors.js';
 import { constant } from '../native.js';
 import { validateBuffer, validateOptions, validatePosition, validateRange, validateSignal } from '../validate.js';
@@ -412,7 +414,7 @@ export interface ResolvedReadWrite {
  *
  * @param allowCurrent whether the backend can use the fd's current position
  */
-export function resolveReadWrite(buffer: unknown, options: unknown, allowCurrent: boolean): ResolvedReadWrite {
+export function resolveReadWrite(fd: number, buffer: unknown, options: unknown, allowCurrent: boolean): ResolvedReadWrite {
   validateBuffer(buffer);
   validateOptions(options);
   const o = (options ?? {}) as ReadWriteOptions;
@@ -420,7 +422,23 @@ export function resolveReadWrite(buffer: unknown, options: unknown, allowCurrent
   const length = validateRange(buffer, offset, o.length);
   const position = resolvePosition(o.position, allowCurrent);
   validateSignal(o.signal);
+  // An O_DIRECT fd: misalignment is refused here, as for blocking I/O,
+  // even where a bounce buffer would hide a misaligned address.
+  if (directFds.size !== 0) checkDirect(fd, buffer, offset, length, position);
   return { offset, length, position, signal: o.signal };
+}
+
+/**
+ * Before a vectored operation on an fd opened with `O_DIRECT`: each
+ * buffer's address and length, and the position, must be aligned.
+ *
+ * @example
+ * ```ts
+ * checkVectored(fd, views, position);
+ * ```
+ */
+export function checkVectored(fd: number, views: readonly ArrayBufferView[], position: number | bigint): void {
+  if (directFds.size !== 0) checkDirectVectored(fd, views, position);
 }
 
 /**

@@ -37,7 +37,7 @@ import { readProc, seccompMode } from '../proc.js';
 import { errnoError, illegalConstructor, invalidArgType, outOfRange, type IoError } from '../errors.js';
 import { constant, native } from '../native.js';
 import { validateBuffer, validateFd, validateInteger, validateOptions } from '../validate.js';
-import { CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncBackend, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions, resolveSignal, toVoid } from './inflight.js';
+import { checkVectored, CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncBackend, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions, resolveSignal, toVoid } from './inflight.js';
 
 /** Options of {@link LinuxAio.create}. */
 export interface LinuxAioOptions {
@@ -190,7 +190,7 @@ export class LinuxAio implements AsyncIo {
   read(fd: number, buffer: ArrayBufferView, options?: ReadWriteOptions): Promise<number> {
     this.#table.checkOpen();
     validateFd(fd);
-    const { offset, length, position, signal } = resolveReadWrite(buffer, options, false);
+    const { offset, length, position, signal } = resolveReadWrite(fd, buffer, options, false);
     return this.#start('read', fd, signal, (aio, slot) => aio.read(slot, fd, buffer, offset, length, position));
   }
 
@@ -207,7 +207,7 @@ export class LinuxAio implements AsyncIo {
   write(fd: number, buffer: ArrayBufferView, options?: ReadWriteOptions): Promise<number> {
     this.#table.checkOpen();
     validateFd(fd);
-    const { offset, length, position, signal } = resolveReadWrite(buffer, options, false);
+    const { offset, length, position, signal } = resolveReadWrite(fd, buffer, options, false);
     return this.#start('write', fd, signal, (aio, slot) => aio.write(slot, fd, buffer, offset, length, position));
   }
 
@@ -225,6 +225,7 @@ export class LinuxAio implements AsyncIo {
     validateFd(fd);
     const list = validateViews(buffers);
     const { position, signal } = resolveVectored(options);
+    checkVectored(fd, list, position);
     return this.#start('readv', fd, signal, (aio, slot) => aio.readv(slot, fd, list, position));
   }
 
@@ -242,6 +243,7 @@ export class LinuxAio implements AsyncIo {
     validateFd(fd);
     const list = validateViews(buffers);
     const { position, signal } = resolveVectored(options);
+    checkVectored(fd, list, position);
     return this.#start('writev', fd, signal, (aio, slot) => aio.writev(slot, fd, list, position));
   }
 

@@ -17,6 +17,7 @@ import {
   InflightTable,
   type OperationOptions,
   type ReadWriteOptions,
+  checkVectored,
   resolvePosition,
   resolveReadWrite,
   type VectoredOptions,
@@ -272,7 +273,7 @@ export class PosixAio implements AsyncIo {
   #rw(op: 'read' | 'write', fd: number, buffer: ArrayBufferView, options: ReadWriteOptions | undefined): Promise<number> {
     this.#table.checkOpen();
     validateFd(fd);
-    const { offset, length, position, signal } = resolveReadWrite(buffer, options, false);
+    const { offset, length, position, signal } = resolveReadWrite(fd, buffer, options, false);
     return this.#start(op, fd, signal, (slot) => this.#native[op](slot, fd, buffer, offset, length, position));
   }
 
@@ -283,6 +284,7 @@ export class PosixAio implements AsyncIo {
     validateOptions(options as unknown);
     const position = resolvePosition(options?.position, false);
     validateSignal(options?.signal);
+    checkVectored(fd, list, position);
     if (list.length === 0) return Promise.resolve(0);
     return this.#start(op, fd, options?.signal, (slot) => this.#native[op](slot, fd, list, position));
   }

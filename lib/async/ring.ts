@@ -25,7 +25,7 @@ import { errnoError, illegalConstructor, invalidArgValue } from '../errors.js';
 import { encodeAddress, resolveOpenFlags, type OpenFlagString, type SocketAddress } from '../fd.js';
 import { constant, native, type NativeRing } from '../native.js';
 import { validateBoolean, validateBufferArray, validateFd, validateInteger, validateOptions, validatePath, validateSignal, validateTimeout } from '../validate.js';
-import { CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions } from './inflight.js';
+import { checkVectored, CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions } from './inflight.js';
 
 /** Options of {@link Ring.create}. */
 export interface RingOptions {
@@ -255,7 +255,7 @@ export class Ring implements AsyncIo {
   #readWrite(which: 'read' | 'write', fd: number, buffer: ArrayBufferView, options: RingReadWriteOptions | undefined): Promise<number> {
     this.#table.checkOpen();
     validateFd(fd);
-    const { offset, length, position, signal } = resolveReadWrite(buffer, options, true);
+    const { offset, length, position, signal } = resolveReadWrite(fd, buffer, options, true);
     const [timeoutMs, sqeFlags] = this.#tail(options);
     const ring = this.#native;
     return this.#start(`io_uring:${which}`, fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, position, timeoutMs, sqeFlags));
@@ -294,6 +294,7 @@ export class Ring implements AsyncIo {
     validateOptions(options as unknown);
     const position = resolvePosition(options?.position, true);
     validateSignal(options?.signal);
+    checkVectored(fd, views, position);
     const [timeoutMs, sqeFlags] = this.#tail(options);
     const ring = this.#native;
     return this.#start(`io_uring:${which}`, fd, options?.signal, (slot) => ring[which](slot, fd, views, position, timeoutMs, sqeFlags));
@@ -464,7 +465,7 @@ export class Ring implements AsyncIo {
   #socket(which: 'recv' | 'send', fd: number, buffer: ArrayBufferView, options: RingSocketOptions | undefined): Promise<number> {
     this.#table.checkOpen();
     validateFd(fd);
-    const { offset, length, signal } = resolveReadWrite(buffer, options === undefined ? undefined : { offset: options.offset, length: options.length, signal: options.signal }, true);
+    const { offset, length, signal } = resolveReadWrite(fd, buffer, options === undefined ? undefined : { offset: options.offset, length: options.length, signal: options.signal }, true);
     const flags = options?.flags ?? 0;
     validateInteger(flags, 'options.flags', 0, 2 ** 31 - 1);
     const [timeoutMs, sqeFlags] = this.#tail(options);

@@ -19,7 +19,7 @@
 import { errnoError, invalidArgType, invalidArgValue, illegalConstructor, outOfRange } from '../errors.js';
 import { constant, native, type NativeThreadpoolIo } from '../native.js';
 import { validateFd, validateOptions, validateSignal } from '../validate.js';
-import { CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions, resolveSignal, toVoid } from './inflight.js';
+import { checkVectored, CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions, resolveSignal, toVoid } from './inflight.js';
 
 /** Options of {@link ThreadpoolIo.create}. */
 export interface ThreadpoolIoOptions {
@@ -172,7 +172,7 @@ export class ThreadpoolIo implements AsyncIo {
   read(fd: number, buffer: ArrayBufferView, options?: ReadWriteOptions): Promise<number> {
     this.#table.checkOpen();
     validateFd(fd);
-    const { offset, length, position, signal } = resolveReadWrite(buffer, options, true);
+    const { offset, length, position, signal } = resolveReadWrite(fd, buffer, options, true);
     return this.#start('threadpool:read', fd, signal, (slot) => this.#native.read(slot, fd, buffer, offset, length, position));
   }
 
@@ -188,7 +188,7 @@ export class ThreadpoolIo implements AsyncIo {
   write(fd: number, buffer: ArrayBufferView, options?: ReadWriteOptions): Promise<number> {
     this.#table.checkOpen();
     validateFd(fd);
-    const { offset, length, position, signal } = resolveReadWrite(buffer, options, true);
+    const { offset, length, position, signal } = resolveReadWrite(fd, buffer, options, true);
     return this.#start('threadpool:write', fd, signal, (slot) => this.#native.write(slot, fd, buffer, offset, length, position));
   }
 
@@ -205,6 +205,7 @@ export class ThreadpoolIo implements AsyncIo {
     validateFd(fd);
     const list = validateViews(buffers);
     const { position, signal } = resolveVectored(options);
+    checkVectored(fd, list, position);
     return this.#start('threadpool:readv', fd, signal, (slot) => this.#native.readv(slot, fd, list, position));
   }
 
@@ -221,6 +222,7 @@ export class ThreadpoolIo implements AsyncIo {
     validateFd(fd);
     const list = validateViews(buffers);
     const { position, signal } = resolveVectored(options);
+    checkVectored(fd, list, position);
     return this.#start('threadpool:writev', fd, signal, (slot) => this.#native.writev(slot, fd, list, position));
   }
 
