@@ -150,8 +150,8 @@ export function doctor(options?: DoctorOptions): DoctorReport {
       ? {
           ...yes,
           detail: alignment
-            ? `open(O_DIRECT) works in ${absolute}; statx: memory alignment ${alignment.memory}, offset alignment ${alignment.offset}`
-            : `open(O_DIRECT) works in ${absolute}; alignment unknown (statx does not report STATX_DIOALIGN here)`,
+            ? `open(O_DIRECT) works in ${absolute}; ${alignment.source}: memory alignment ${alignment.memory}, offset alignment ${alignment.offset}`
+            : `open(O_DIRECT) works in ${absolute}; alignment unknown (neither statx, the block device nor a probe tells)`,
         }
       : no(direct)),
     path: absolute,
