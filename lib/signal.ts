@@ -56,6 +56,8 @@ const BAND = Object.freeze({
   ERROR: POLL.ERR,
   HANGUP: POLL.HUP,
 });
+/** Pipe reads (of 1,024 records each) per watcher callback. */
+const DRAIN_BATCHES = 4;
 /** Most events an {@link SignalIo.events} iterator holds for a slow consumer; beyond, it rescans instead. */
 const ITERATOR_QUEUE_MAX = 65536;
 
@@ -596,7 +598,11 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
     const records = this.#records;
     let overflow: SignalIoOverflow['reason'] | null = null;
     let rescan = false;
-    for (;;) {
+    // At most DRAIN_BATCHES reads per loop turn, as epoll_wait returns at
+    // most maxEvents: in a signal storm the handler refills the pipe as
+    // fast as it is emptied, and the rest of the loop must get its turn.
+    // The pipe stays readable, so the watcher calls again next turn.
+    for (let batch = 0; batch < DRAIN_BATCHES; batch++) {
       if (this.#closed) return;
       const n = this.#native.drain(records);
       if (n <= 0) break;
