@@ -37,21 +37,10 @@ import { open as fsOpen } from 'node:fs/promises';
 import { randomFillSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { loadIomodes, median, numberOption, pairedRatio, perSecond, table } from './lib.mjs';
+import { loadIomodes, median, numberOption, pairedRatio, perSecond, table, secondsOption } from './lib.mjs';
 
 const io = await loadIomodes();
 const { LinuxAio, O, PosixAio, Ring, ThreadpoolIo } = io;
-
-/** `--seconds=`: a positive number, decimals allowed (lib's numberOption takes integers only). */
-function secondsOption(fallback) {
-  const arg = process.argv.find((a) => a.startsWith('--seconds='));
-  const value = arg === undefined ? fallback : Number(arg.slice(10));
-  if (!Number.isFinite(value) || value <= 0) {
-    console.error('bench: --seconds must be a positive number');
-    process.exit(2);
-  }
-  return value;
-}
 
 const seconds = secondsOption(0.3);
 const rounds = numberOption('rounds', 5);

@@ -16,6 +16,17 @@ export async function loadIomodes() {
   }
 }
 
+/** `--seconds=`: a positive number, decimals allowed (numberOption takes integers only). */
+export function secondsOption(fallback) {
+  const arg = process.argv.find((a) => a.startsWith('--seconds='));
+  const value = arg === undefined ? fallback : Number(arg.slice(10));
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error('bench: --seconds must be a positive number');
+    process.exit(2);
+  }
+  return value;
+}
+
 /** The median of a list of numbers. */
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);

@@ -72,7 +72,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { canPin, cpuSeconds, loadIomodes, median, numberOption, pairedRatio, perSecond, pinned, table } from './lib.mjs';
+import { canPin, cpuSeconds, loadIomodes, median, numberOption, pairedRatio, perSecond, pinned, table, secondsOption } from './lib.mjs';
 
 const io = await loadIomodes();
 const { Epoll, SignalIo, WOULD_BLOCK } = io;
@@ -80,17 +80,6 @@ const self = fileURLToPath(import.meta.url);
 /** The peer's sockets are its fds 3, 4, ... (spawn's stdio beyond 0-2). */
 const PEER_FD_BASE = 3;
 const MESSAGE = 64;
-
-/** `--seconds=`: a positive number, decimals allowed (lib's numberOption takes integers only). */
-function secondsOption(fallback) {
-  const arg = process.argv.find((a) => a.startsWith('--seconds='));
-  const value = arg === undefined ? fallback : Number(arg.slice(10));
-  if (!Number.isFinite(value) || value <= 0) {
-    console.error('bench: --seconds must be a positive number');
-    process.exit(2);
-  }
-  return value;
-}
 
 // Peer ---------------------------------------------------------------------
 
