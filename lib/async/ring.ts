@@ -672,7 +672,11 @@ export class Ring implements AsyncIo {
     if (r < 0) {
       throw errnoError(r, 'io_uring_register', undefined, r === -osConstants.errno.EBUSY ? 'buffers are already registered with this ring; unregisterBuffers() first' : undefined);
     }
+    this.#buffers = { count, size };
   }
+
+  /** What the native side has registered, kept here: asking it costs a native call per operation. */
+  #buffers: RingRegisteredBuffers | null = null;
 
   /**
    * Unregisters the buffers {@link Ring.registerBuffers} made
@@ -689,11 +693,12 @@ export class Ring implements AsyncIo {
    */
   unregisterBuffers(): void {
     this.#table.checkOpen();
-    if (this.#native.bufferCount === 0) return;
+    if (this.#buffers === null) return;
     const r = this.#native.unregisterBuffers();
     if (r < 0) {
       throw errnoError(r, 'io_uring_register', undefined, r === -osConstants.errno.EBUSY ? 'operations using the registered buffers are in flight; await or abort them first' : undefined);
     }
+    this.#buffers = null;
   }
 
   /**
@@ -706,8 +711,7 @@ export class Ring implements AsyncIo {
    */
   get registeredBuffers(): RingRegisteredBuffers | null {
     this.#table.checkOpen();
-    const count = this.#native.bufferCount;
-    return count === 0 ? null : { count, size: this.#native.bufferSize };
+    return this.#buffers === null ? null : { ...this.#buffers };
   }
 
   /**
@@ -759,9 +763,9 @@ export class Ring implements AsyncIo {
     if (buffer !== null) validateBuffer(buffer);
     if (options === undefined || options === null) throw invalidArgType('options', 'of type object', options);
     validateOptions(options as unknown);
-    const count = this.#native.bufferCount;
-    const size = this.#native.bufferSize;
-    if (count === 0) throw codedError(Error, 'ERR_INVALID_STATE', `Ring.${which}: no buffers are registered with this ring; call registerBuffers() first`);
+    const registered = this.#buffers;
+    if (registered === null) throw codedError(Error, 'ERR_INVALID_STATE', `Ring.${which}: no buffers are registered with this ring; call registerBuffers() first`);
+    const { count, size } = registered;
     const index = options.bufferIndex;
     validateInteger(index, 'options.bufferIndex', 0, count - 1);
     const bufferOffset = options.bufferOffset ?? 0;
