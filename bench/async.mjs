@@ -22,6 +22,10 @@
 // time is up; IOPS = reads / elapsed. Contenders:
 // - iomodes Ring, LinuxAio, PosixAio, ThreadpoolIo: `X.create()`, then
 //   `await x.read(fd, buf, { position })` on an fd from iomodes' open();
+// - iomodes Ring fixed: a second ring with one registered 4 KiB buffer per
+//   loop (`registerBuffers(32, 4096)`), `await ring.readFixed(fd, buf,
+//   { bufferIndex, position })`: the same copy into the loop's buffer, but
+//   no bounce block and no per-read page pinning in the kernel;
 // - Node's fs.read (callback, promisified by hand) and FileHandle.read, on
 //   their own fds (fs.constants.O_DIRECT for O_DIRECT), with the default
 //   libuv pool (UV_THREADPOOL_SIZE, 4 unless set);
@@ -152,8 +156,10 @@ async function drive(read, depth, ms) {
   return (total * 1000) / (performance.now() - t0);
 }
 
+const RING = 'iomodes Ring (io_uring)';
+const RING_FIXED = 'iomodes Ring fixed';
 const backends = [
-  { name: 'iomodes Ring (io_uring)', make: () => Ring.create() },
+  { name: RING, make: () => Ring.create() },
   { name: 'iomodes LinuxAio', make: () => LinuxAio.create() },
   { name: 'iomodes PosixAio', make: () => PosixAio.create() },
   { name: 'iomodes ThreadpoolIo', make: () => ThreadpoolIo.create() },
@@ -170,6 +176,21 @@ for (const b of backends) {
   }
   instances.push(x);
   contenders.push({ name: b.name, run: (mode, depth, ms) => drive((buf, position) => x.read(fds[mode], buf, { position }), depth, ms) });
+  if (b.name === RING) {
+    // Registered buffers, one per loop (a loop's buffer names its index).
+    let fixed;
+    try {
+      fixed = Ring.create();
+      fixed.registerBuffers(buffers.length, BLOCK);
+    } catch (err) {
+      fixed?.close();
+      console.log(`bench: ${RING_FIXED} unavailable (${err.code ?? err.message}); its row is left out`);
+      continue;
+    }
+    instances.push(fixed);
+    const index = new Map(buffers.map((buf, i) => [buf, i]));
+    contenders.push({ name: RING_FIXED, run: (mode, depth, ms) => drive((buf, position) => fixed.readFixed(fds[mode], buf, { bufferIndex: index.get(buf), position }), depth, ms) });
+  }
 }
 contenders.push({
   name: 'node fs.read',
@@ -271,7 +292,6 @@ rmSync(dir, { recursive: true, force: true });
 const ok = (c, name) => !failed.has(`${c.key}|${name}`) && results[c.key][name]?.rates.length === rounds;
 const ratio = (c, a, b) => (ok(c, a) && ok(c, b) ? pairedRatio(results[c.key], a, b) : NaN);
 const times = (x) => (Number.isNaN(x) ? 'n/a' : `${x.toFixed(2)}×`);
-const RING = 'iomodes Ring (io_uring)';
 const FS = 'node fs.read';
 const FIO = 'fio io_uring';
 
@@ -306,6 +326,9 @@ target('cached-1', FS, 10);
 target('direct-32', FIO, 0.9);
 target('direct-32', FS, 2.5);
 if (!haveFio) console.log('  (the ratios to fio io_uring need fio: apt-get install fio)');
+console.log('');
+console.log('registered buffers, median of per-round ratios:');
+for (const c of configs) console.log(`  ${c.label.padEnd(16)} Ring fixed / Ring = ${times(ratio(c, RING_FIXED, RING)).padStart(6)}`);
 console.log('');
 console.log('Rows per round (IOPS):');
 for (const c of configs) {

@@ -15,7 +15,7 @@ export type { PosixAioOptions } from './async/posix-aio.js';
 export { Ring } from './async/ring.js';
 export { ThreadpoolIo } from './async/threadpool.js';
 export type { ThreadpoolIoOptions } from './async/threadpool.js';
-export type { RingInfo, RingOpenOptions, RingOperationOptions, RingOptions, RingReadWriteOptions, RingSocketOptions, RingStat, RingVectoredOptions } from './async/ring.js';
+export type { RingFixedOptions, RingInfo, RingOpenOptions, RingOperationOptions, RingOptions, RingReadWriteOptions, RingRegisteredBuffers, RingSocketOptions, RingStat, RingVectoredOptions } from './async/ring.js';
 export type { AsyncBackend, AsyncIo, OperationOptions, ReadWriteOptions, VectoredOptions } from './async/inflight.js';
 import { readProc, readProcNumber, seccompMode, statusField } from './proc.js';
 import { check, codedError, errnoError } from './errors.js';

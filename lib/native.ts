@@ -229,12 +229,22 @@ export interface NativeRing {
   wait(timeoutMs: number): number;
   registerFiles(fds: Int32Array): number;
   unregisterFiles(): number;
+  /** Maps `count` native buffers of `size` bytes and registers them (IORING_REGISTER_BUFFERS); 0 or -errno. */
+  registerBuffers(count: number, size: number): number;
+  /** 0, -EBUSY while a fixed operation is in flight, or the kernel's -errno. */
+  unregisterBuffers(): number;
+  /** `view` null: no JS memory; the bytes stay in (or come from) registered buffer `bufIndex`. -EFAULT when none are registered. */
+  readFixed(slot: number, fd: number, view: Bytes | null, offset: number, length: number, position: number | bigint, bufIndex: number, bufOffset: number, timeoutMs: number, sqeFlags: number): number;
+  writeFixed(slot: number, fd: number, view: Bytes | null, offset: number, length: number, position: number | bigint, bufIndex: number, bufOffset: number, timeoutMs: number, sqeFlags: number): number;
   /** Abandons what is still in flight; returns how many operations it leaked. */
   close(): number;
   readonly eventfd: number;
   readonly fd: number;
   readonly capacity: number;
   readonly info: { sqEntries: number; cqEntries: number; features: number; flags: number };
+  /** The registered buffers' count and size; 0 when none are. */
+  readonly bufferCount: number;
+  readonly bufferSize: number;
 }
 
 /**

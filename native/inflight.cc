@@ -138,6 +138,28 @@ Bounce::PinValue(napi_env env, napi_value view, size_t offset, size_t length,
 }
 
 bool
+Bounce::PinBorrowed(napi_env env, napi_value view, size_t offset,
+                    size_t length, uint8_t* memory) {
+  uint8_t* base;
+  size_t len;
+  if (ViewBytes(env, view, &base, &len) != 1 || offset > len ||
+      length > len - offset) {
+    ThrowRangeError(env, "offset and length must lie inside the buffer");
+    return false;
+  }
+  data_ = memory;
+  size_ = length;
+  borrowed_ = true;
+  env_ = env;
+  if (AddonData* d = GetAddonData(env)) d->pinned_ops++;
+  Segment s{nullptr, offset, length};
+  napi_create_reference(env, view, 1, &s.view);
+  segments_.push_back(s);
+  iov_.push_back({data_, length});
+  return true;
+}
+
+bool
 Bounce::PinArray(const Napi::CallbackInfo& info, size_t i, bool copy_in) {
   napi_env env = info.Env();
   if (!info[i].IsArray()) {
@@ -218,7 +240,7 @@ Bounce::FinishCopy(long result, size_t count) {
       left -= n;
     }
   }
-  GiveBlock(data_, size_ == 0 ? 1 : size_);
+  if (!borrowed_) GiveBlock(data_, size_ == 0 ? 1 : size_);
   Release();
   return result;
 }
@@ -226,7 +248,8 @@ Bounce::FinishCopy(long result, size_t count) {
 void
 Bounce::Abandon() {
   if (!pinned()) return;
-  g_leaked_on_teardown++;
+  // Borrowed memory is its owner's to leak (and count).
+  if (!borrowed_) g_leaked_on_teardown++;
   Release();
 }
 
@@ -238,6 +261,7 @@ Bounce::Release() {
   if (AddonData* d = GetAddonData(env_)) d->pinned_ops--;
   data_ = nullptr;
   size_ = 0;
+  borrowed_ = false;
   env_ = nullptr;
 }
 

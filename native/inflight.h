@@ -56,6 +56,13 @@ class Bounce {
   // Pins info[i], an array of whole views (readv/writev). Every element is
   // read first (getters may run JS), then every view's bytes are taken.
   bool PinArray(const Napi::CallbackInfo& info, size_t i, bool copy_in);
+  // A read through memory the caller owns and keeps alive until Finish or
+  // Abandon (a Ring's registered buffers): `length` bytes at `memory` are
+  // copied into `view` at `offset` when the read completes, as for a bounce
+  // buffer, but `memory` is never allocated, freed nor leaked here. The
+  // caller checked the range against the view's live length.
+  bool PinBorrowed(napi_env env, napi_value view, size_t offset, size_t length,
+                   uint8_t* memory);
 
   bool pinned() const { return env_ != nullptr; }
   uint8_t* data() const { return data_; }
@@ -94,6 +101,7 @@ class Bounce {
   std::vector<struct iovec> iov_;
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool borrowed_ = false;  // data_ is the caller's (PinBorrowed)
 };
 
 }  // namespace iomodes

@@ -20,6 +20,8 @@
 //   wake-up of the event loop.
 // - close(): cancel everything, wait (bounded) until the kernel has let go of
 //   every buffer, unmap; what could not be confirmed is leaked on purpose.
+// - Registered buffers (registerBuffers, readFixed, writeFixed) are memory
+//   this file maps and owns, never a JS ArrayBuffer's: see FixedBuffers.
 #include <linux/io_uring.h>
 #include <linux/stat.h>
 #include <fcntl.h>
@@ -65,6 +67,7 @@ struct Op {
   bool live = false;
   bool cancel_requested = false;
   bool link_timeout = false;
+  bool fixed = false;  // uses the registered buffers (READ/WRITE_FIXED)
   Kind kind = kPlain;
   uint32_t generation = 0;
   size_t copy_bytes = 0;  // kStatx
@@ -72,6 +75,52 @@ struct Op {
   __kernel_timespec ts{};
   std::string path;
   sockaddr_storage addr{};
+};
+
+// The kernel's bounds for IORING_REGISTER_BUFFERS (io_uring/rsrc.c, not in
+// the uapi headers): at most IORING_MAX_REG_BUFFERS buffers, each at most
+// 1 GiB.
+constexpr int64_t kMaxFixedBuffers = 1 << 14;
+constexpr int64_t kMaxFixedBufferSize = 1 << 30;
+
+// The buffers registered with IORING_REGISTER_BUFFERS: one anonymous
+// mapping the addon owns, `count` buffers of `size` bytes each at a
+// page-aligned stride (so each also suits O_DIRECT).
+//
+// Why native memory, and why JS only ever gets copies of it. The kernel
+// keeps the registered pages pinned and writes into them whenever a fixed
+// read completes, long after the call that registered them. JS memory
+// cannot be trusted with that: an ArrayBuffer can be detached
+// (transfer(), postMessage), shrunk (resizable) or freed by the GC. Handing
+// JS the native memory itself, as an external ArrayBuffer, was weighed and
+// left out:
+// - V8 can detach an external too, and move its backing store to another
+//   isolate (postMessage to a Worker). Node calls the finalizer of an
+//   external when the *creating* environment is torn down, whether or not
+//   another isolate still holds the backing store; freeing on that
+//   finalizer would leave the other isolate with a dangling buffer, and not
+//   freeing means never knowing when to free.
+// - Builds with the V8 sandbox (Electron) refuse external buffers.
+// - A view on memory the kernel writes asynchronously races with every
+//   read JS makes of it.
+// So the kernel reads and writes this memory only, and JS bytes cross by
+// memcpy on the loop thread: a fixed write copies the caller's bytes in at
+// submission, a fixed read copies them out when it is reaped (Bounce's
+// PinBorrowed), exactly as bounce buffers do. What the registration saves
+// is the kernel's per-operation page pinning (get_user_pages on O_DIRECT)
+// and the bounce block; with a null view an operation touches no JS memory
+// at all (file to file through the ring).
+//
+// The memory is unmapped only when no operation using it is in flight
+// (fixed_inflight_ == 0): unregisterBuffers() with operations in flight is
+// refused (-EBUSY), and close() leaks the mapping (counted in
+// g_leaked_on_teardown) when it must abandon one.
+struct FixedBuffers {
+  uint8_t* base = nullptr;
+  size_t map_size = 0;
+  size_t stride = 0;
+  uint32_t count = 0;
+  uint32_t size = 0;
 };
 
 long
@@ -111,11 +160,17 @@ class Ring {
         W::Method<&Ring::Wait>("wait"),
         W::Method<&Ring::RegisterFiles>("registerFiles"),
         W::Method<&Ring::UnregisterFiles>("unregisterFiles"),
+        W::Method<&Ring::RegisterBuffers>("registerBuffers"),
+        W::Method<&Ring::UnregisterBuffers>("unregisterBuffers"),
+        W::Method<&Ring::ReadFixed>("readFixed"),
+        W::Method<&Ring::WriteFixed>("writeFixed"),
         W::Method<&Ring::Close>("close"),
         W::Getter<&Ring::GetEventfd>("eventfd"),
         W::Getter<&Ring::GetFd>("fd"),
         W::Getter<&Ring::GetCapacity>("capacity"),
         W::Getter<&Ring::GetInfo>("info"),
+        W::Getter<&Ring::GetBufferCount>("bufferCount"),
+        W::Getter<&Ring::GetBufferSize>("bufferSize"),
     };
     return W::Define(env, props);
   }
@@ -130,6 +185,8 @@ class Ring {
     // Only reached when closed, or at teardown after the cleanup hook ran
     // (which closed it); a ring never closed leaks its slots' buffers.
     if (hook_added_) napi_remove_env_cleanup_hook(env_, OnTeardown, this);
+    // ... and its registered buffers, which the kernel still holds.
+    if (fixed_) LeakFixed();
   }
 
  private:
@@ -806,6 +863,10 @@ class Ring {
       bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
       if (!more) {
         res = Settle(op, res, copy_out);
+        if (op->fixed) {
+          op->fixed = false;
+          fixed_inflight_--;
+        }
         op->live = false;
         op->generation++;
         op->path.clear();
@@ -875,6 +936,148 @@ class Ring {
                                         IORING_UNREGISTER_FILES, nullptr, 0)));
   }
 
+  // registerBuffers(count, size) -> 0 | -errno: maps `count` buffers of
+  // `size` bytes and registers them (IORING_REGISTER_BUFFERS). A ring that
+  // has some already gets the kernel's -EBUSY, its first set untouched.
+  Napi::Value RegisterBuffers(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int64_t count, size;
+    if (!ArgIntRange(info, 0, 1, kMaxFixedBuffers, &count) ||
+        !ArgIntRange(info, 1, 1, kMaxFixedBufferSize, &size))
+      return Napi::Value();
+    if (fd_ < 0) return Result(env, -EBADF);
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t stride = (static_cast<size_t>(size) + page - 1) / page * page;
+    size_t total = stride * static_cast<size_t>(count);
+    void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return Result(env, -errno);
+    // A child made by fork() (child_process) gets none of it: no copy of
+    // pinned pages at each spawn.
+    (void)madvise(p, total, MADV_DONTFORK);
+    auto* base = static_cast<uint8_t*>(p);
+    std::vector<struct iovec> iov(static_cast<size_t>(count));
+    for (size_t i = 0; i < iov.size(); i++)
+      iov[i] = {base + i * stride, static_cast<size_t>(size)};
+    long r = IOMODES_ERRNO(syscall(__NR_io_uring_register, fd_,
+                                   IORING_REGISTER_BUFFERS, iov.data(),
+                                   static_cast<unsigned>(count)));
+    if (r < 0) {
+      munmap(p, total);
+      return Result(env, r);
+    }
+    // Not reached with a set already registered (the kernel said EBUSY);
+    // if it were, the old set is leaked rather than freed under the kernel.
+    if (fixed_) LeakFixed();
+    fixed_.reset(new FixedBuffers{base, total, stride,
+                                  static_cast<uint32_t>(count),
+                                  static_cast<uint32_t>(size)});
+    return Result(env, 0);
+  }
+
+  // unregisterBuffers() -> 0 | -errno (-EBUSY while an operation using them
+  // is prepared or in flight; the kernel's -ENXIO when none are registered).
+  Napi::Value UnregisterBuffers(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) return Result(env, -EBADF);
+    // Refused rather than waited for: the kernel's unregister may wait for
+    // in-flight users itself, and a fixed read on an idle pipe never ends.
+    if (fixed_inflight_ > 0) return Result(env, -EBUSY);
+    long r = IOMODES_ERRNO(syscall(__NR_io_uring_register, fd_,
+                                   IORING_UNREGISTER_BUFFERS, nullptr, 0));
+    if (r == 0 && fixed_) FreeFixed();
+    return Result(env, r);
+  }
+
+  void FreeFixed() {
+    munmap(fixed_->base, fixed_->map_size);
+    fixed_.reset();
+  }
+
+  // The kernel may still use the mapping: it stays, counted.
+  void LeakFixed() {
+    g_leaked_on_teardown++;
+    fixed_.reset();
+  }
+
+  Napi::Value ReadFixed(const Napi::CallbackInfo& info) {
+    return Fixed(info, false);
+  }
+  Napi::Value WriteFixed(const Napi::CallbackInfo& info) {
+    return Fixed(info, true);
+  }
+
+  // readFixed/writeFixed(slot, fd, view | null, offset, length, position,
+  // bufIndex, bufOffset, timeoutMs, sqeFlags): IORING_OP_READ_FIXED /
+  // _WRITE_FIXED of `length` bytes at `bufOffset` in registered buffer
+  // `bufIndex`. A read's bytes are copied into the view at `offset` when it
+  // is reaped; a write copies the view's bytes into the registered buffer
+  // now. With a null view (offset 0) no JS memory is involved: a read leaves
+  // its bytes in the registered buffer, a write sends what is there.
+  // -EFAULT (the kernel's answer) when no buffers are registered.
+  Napi::Value Fixed(const Napi::CallbackInfo& info, bool write) {
+    Napi::Env env = info.Env();
+    uint32_t slot, index;
+    int32_t fd;
+    int64_t off, len, position, buf_off, ns;
+    uint8_t sqe_flags;
+    if (!ArgUint32(info, 0, &slot) || !ArgInt32(info, 1, &fd) ||
+        !ArgInt64(info, 3, &off) || !ArgInt64(info, 4, &len) ||
+        !ArgIntRange(info, 5, -1, INT64_MAX, &position) ||
+        !ArgUint32(info, 6, &index) ||
+        !ArgIntRange(info, 7, 0, INT64_MAX, &buf_off) ||
+        !ArgTail(info, 8, &ns, &sqe_flags))
+      return Napi::Value();
+    // The view's bytes last: no decoder above runs JS, and nothing from
+    // here to the memcpy / PinBorrowed below does.
+    bool has_view = !info[2].IsNull();
+    uint8_t* base = nullptr;
+    size_t vlen = 0;
+    if (has_view && !ArgBytes(info, 2, &base, &vlen)) return Napi::Value();
+    if (off < 0 || len < 0 ||
+        (has_view ? static_cast<uint64_t>(off) > vlen ||
+                        static_cast<uint64_t>(len) > vlen - static_cast<uint64_t>(off)
+                  : off != 0)) {
+      ThrowRangeError(env, "offset and length must lie inside the buffer");
+      return Napi::Value();
+    }
+    if (fd_ >= 0 && fixed_) {
+      if (index >= fixed_->count) {
+        ThrowRangeError(env, "bufIndex is out of range for the registered buffers");
+        return Napi::Value();
+      }
+      if (static_cast<uint64_t>(buf_off) > fixed_->size ||
+          static_cast<uint64_t>(len) > fixed_->size - static_cast<uint64_t>(buf_off)) {
+        ThrowRangeError(env, "bufOffset and length must lie inside the registered buffer");
+        return Napi::Value();
+      }
+    }
+    long err;
+    Op* op = Claim(info, Sqes(ns), &slot, &err);
+    if (op == nullptr) return err ? Result(env, err) : Napi::Value();
+    if (!fixed_) return Result(env, -EFAULT);
+    uint8_t* mem = fixed_->base + static_cast<size_t>(index) * fixed_->stride +
+                   static_cast<size_t>(buf_off);
+    if (has_view && write) {
+      if (len > 0) memcpy(mem, base + off, static_cast<size_t>(len));
+    } else if (has_view) {
+      if (!op->bounce.PinBorrowed(env, info[2], static_cast<size_t>(off),
+                                  static_cast<size_t>(len), mem))
+        return Napi::Value();
+    }
+    io_uring_sqe* sqe = NextSqe();
+    sqe->opcode = write ? IORING_OP_WRITE_FIXED : IORING_OP_READ_FIXED;
+    sqe->fd = fd;
+    sqe->addr = reinterpret_cast<uint64_t>(mem);
+    sqe->len = static_cast<uint32_t>(len);
+    sqe->off = static_cast<uint64_t>(position);
+    sqe->buf_index = static_cast<uint16_t>(index);
+    op->fixed = true;
+    fixed_inflight_++;
+    Commit(slot, op, sqe, write ? kWrite : kRead, ns, sqe_flags);
+    return Result(env, 0);
+  }
+
   // close() -> leaked: operations still in flight are abandoned (their
   // buffers leaked and counted); the JS side cancels and reaps first, for
   // as long as it is willing to wait.
@@ -888,14 +1091,18 @@ class Ring {
       return 0;
     }
     size_t leaked = 0;
+    // Whether an abandoned operation may still use the registered buffers.
+    bool fixed_busy = fixed_inflight_ > 0;
     for (uint32_t i = 0; i < capacity_; i++) {
       if (Live(i)) {
         ops_[i]->bounce.Abandon();
         ops_[i]->live = false;
+        ops_[i]->fixed = false;
         leaked++;
       }
     }
     inflight_ = 0;
+    fixed_inflight_ = 0;
     AddonData* data = GetAddonData(env_);
     if (data != nullptr) {
       data->owned_fds.erase(fd_);
@@ -908,6 +1115,13 @@ class Ring {
     close(fd_);
     fd_ = eventfd_ = -1;
     closed_ = true;
+    // With nothing in flight on them the kernel will not touch the
+    // registered buffers again (closing the ring drops its pins on its own
+    // time; unmapping before then only drops ours).
+    if (fixed_) {
+      if (fixed_busy) LeakFixed();
+      else FreeFixed();
+    }
     return leaked;
   }
 
@@ -941,6 +1155,13 @@ class Ring {
   Napi::Value GetCapacity(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), capacity_);
   }
+  // The registered buffers' count and size, 0 when none are.
+  Napi::Value GetBufferCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), fixed_ ? fixed_->count : 0);
+  }
+  Napi::Value GetBufferSize(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), fixed_ ? fixed_->size : 0);
+  }
   // info -> { sqEntries, cqEntries, features, flags }
   Napi::Value GetInfo(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -961,6 +1182,9 @@ class Ring {
   std::vector<std::unique_ptr<Op>> ops_;
   uint32_t capacity_ = 0;
   uint32_t inflight_ = 0;
+  std::unique_ptr<FixedBuffers> fixed_;
+  // Operations prepared or in flight on the registered buffers.
+  uint32_t fixed_inflight_ = 0;
 
   void* sq_ptr_ = nullptr;
   void* cq_ptr_ = nullptr;
@@ -992,6 +1216,10 @@ InitUring(Napi::Env env, Napi::Object exports, Napi::Object constants) {
   C(IORING_SETUP_SINGLE_ISSUER); C(IORING_SETUP_DEFER_TASKRUN);
   C(IOSQE_FIXED_FILE);
 #undef C
+  constants.Set("IOMODES_RING_MAX_BUFFERS",
+                Napi::Number::New(env, static_cast<double>(kMaxFixedBuffers)));
+  constants.Set("IOMODES_RING_MAX_BUFFER_SIZE",
+                Napi::Number::New(env, static_cast<double>(kMaxFixedBufferSize)));
 }
 
 }  // namespace iomodes

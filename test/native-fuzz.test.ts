@@ -225,6 +225,12 @@ const POS = int(-1, 2n ** 63n - 1n, true);
 const TMS = { t: 'timeoutMs', min: -1 };
 const TMS_NONNEG = { t: 'timeoutMs', min: 0 };
 const SQEF = { t: 'sqeFlags' };
+// Ring#readFixed/writeFixed: a view, or null for none; the registered
+// buffer's index and the offset in it. registerBuffers: the kernel's bounds.
+const BYTES_OR_NULL = { t: 'bytesOrNull' };
+const BUF_OFFSET = int(0, 2n ** 63n - 1n, true);
+const FIXED_COUNT = int(1, C.IOMODES_RING_MAX_BUFFERS, true);
+const FIXED_SIZE = int(1, C.IOMODES_RING_MAX_BUFFER_SIZE, true);
 const WAIT_MS = int(0, 2 ** 31 - 1, true);
 // A ThreadpoolIo's slots (the templates open TP_CAPACITY) and capacity;
 // its positions are POS (-1: the current offset).
@@ -278,6 +284,8 @@ function verdict(k, v) {
       return typeof v === 'bigint' && v >= 0n && v < 2n ** 64n;
     case 'bytes':
       return isBytes(v);
+    case 'bytesOrNull':
+      return v === null || isBytes(v);
     case 'out':
       return isBytes(v) && liveLength(v) >= k.size;
     case 'fdlist':
@@ -334,6 +342,25 @@ function slotCheck(a, self) {
   if (!intOk(U32, a[0]) || !isRealRing(self)) return undefined;
   if (attempt(() => ringGet(self, 'fd'), -1) < 0) return undefined;
   return a[0] < ringGet(self, 'capacity');
+}
+// Ring#readFixed/writeFixed: (offset, length) inside the view at [2], or
+// offset 0 without one (null).
+function fixedRangeCheck(a) {
+  if (a[2] !== null) return rangeCheck(2)(a);
+  if (!intOk(I64, a[3]) || !intOk(I64, a[4])) return undefined;
+  return BigInt(a[3]) === 0n && BigInt(a[4]) >= 0n;
+}
+// ... and bufIndex [6], bufOffset [7] and length [4] inside the registered
+// buffers, when the (open) ring has some; without, it answers -EFAULT.
+function fixedCheck(a, self) {
+  if (!intOk(U32, a[6]) || !intOk(BUF_OFFSET, a[7]) || !intOk(I64, a[4]) || !isRealRing(self)) return undefined;
+  if (attempt(() => ringGet(self, 'fd'), -1) < 0) return undefined;
+  const count = ringGet(self, 'bufferCount');
+  if (count === 0) return true;
+  const size = BigInt(ringGet(self, 'bufferSize'));
+  const off = BigInt(a[7]);
+  const n = BigInt(a[4]);
+  return a[6] < count && off <= size && n <= size - off;
 }
 function isRealRing(v) {
   return attempt(() => (ringGet(v, 'capacity'), true), false);
@@ -490,6 +517,12 @@ class Ctx {
     const r = make();
     this.rings.push(r);
     if (open) this.ok(ringCall(r, 'open', 4, 0, 0, 0, -1), 'Ring#open');
+    return r;
+  }
+  // An open ring with 2 registered buffers of 4096 bytes.
+  fixedRing() {
+    const r = this.ring();
+    this.ok(ringCall(r, 'registerBuffers', 2, 4096), 'Ring#registerBuffers');
     return r;
   }
   // Records that the operation started in ring's slot completes with an fd.
@@ -1334,6 +1367,33 @@ const TABLE = {
     },
     make: () => [],
   },
+  // Fixed reads and writes on a ring with 2 registered buffers of 4096
+  // bytes: (slot, fd, view | null, offset, length, position, bufIndex,
+  // bufOffset, timeoutMs, sqeFlags).
+  'Ring#readFixed': {
+    area: 'uring',
+    kinds: [SLOT, I32, BYTES_OR_NULL, I64, I64, POS, U32, BUF_OFFSET, TMS, SQEF],
+    self: (t) => t.fixedRing(),
+    variants: {
+      file: (t) => [0, t.file(), u8(64), 0, 16, 0, 1, 100, -1, 0],
+      'pipe, no view, with a timeout': (t) => [0, t.pipe()[0], null, 0, 16, -1, 0, 0, 1000, 0],
+    },
+    check: all(slotCheck, fixedRangeCheck, fixedCheck),
+  },
+  'Ring#writeFixed': {
+    area: 'uring',
+    kinds: [SLOT, I32, BYTES_OR_NULL, I64, I64, POS, U32, BUF_OFFSET, TMS, SQEF],
+    self: (t) => t.fixedRing(),
+    variants: {
+      pipe: (t) => [0, t.pipe()[1], u8(64), 0, 16, -1, 1, 100, -1, 0],
+      'pipe, no view': (t) => [0, t.pipe()[1], null, 0, 16, -1, 0, 4080, -1, 0],
+    },
+    check: all(slotCheck, fixedRangeCheck, fixedCheck),
+  },
+  'Ring#registerBuffers': { area: 'uring', kinds: [FIXED_COUNT, FIXED_SIZE], self: (t) => t.ring(), make: () => [2, 4096] },
+  'Ring#unregisterBuffers': { area: 'uring', kinds: [], self: (t) => t.fixedRing(), make: () => [] },
+  'Ring#bufferCount': { area: 'uring', kinds: [], self: (t) => t.fixedRing(), make: () => [], getter: true },
+  'Ring#bufferSize': { area: 'uring', kinds: [], self: (t) => t.fixedRing(), make: () => [], getter: true },
   'Ring#close': {
     area: 'uring',
     kinds: [],
@@ -1585,6 +1645,25 @@ const NATIVE_CLASSES = {
           const r = t.ring();
           t.pipeRead(r, 1);
           t.ok(ringCall(r, 'timeout', 2, 60_000, 0), 'Ring#timeout');
+          t.ok(ringCall(r, 'submit'), 'Ring#submit');
+          return r;
+        },
+      },
+      { label: 'a ring with buffers registered', make: (t) => t.fixedRing() },
+      {
+        label: 'a ring with a fixed read in flight, into a registered buffer only',
+        make: (t) => {
+          const r = t.fixedRing();
+          t.ok(ringCall(r, 'readFixed', 1, t.pipe()[0], null, 0, 16, -1, 0, 0, -1, 0), 'Ring#readFixed');
+          t.ok(ringCall(r, 'submit'), 'Ring#submit');
+          return r;
+        },
+      },
+      {
+        label: 'a ring with a fixed read in flight into a view',
+        make: (t) => {
+          const r = t.fixedRing();
+          t.ok(ringCall(r, 'readFixed', 1, t.pipe()[0], u8(64), 0, 16, -1, 1, 0, -1, 0), 'Ring#readFixed');
           t.ok(ringCall(r, 'submit'), 'Ring#submit');
           return r;
         },
@@ -2685,6 +2764,10 @@ async function liveRing() {
   t.ok(ringCall(ring, 'poll', 3, t.pipe()[1], C.POLLOUT, true, -1, 0), 'Ring#poll');
   t.fileRead(ring, 4);
   const reading = t.pipeRead(ring, 1);
+  // Registered buffers, one with a fixed read in flight into a view.
+  t.ok(ringCall(ring, 'registerBuffers', 4, 4096), 'Ring#registerBuffers');
+  t.ok(ringCall(ring, 'readFixed', 5, t.pipe()[0], u8(64), 0, 16, -1, 3, 0, -1, 0), 'Ring#readFixed');
+  t.ok(ringCall(ring, 'submit'), 'Ring#submit');
   const out = new Float64Array(3 * cap);
   const sample = HOSTILE.filter((h, k) => !h.only && k % 3 === 0);
   let calls = 0;
@@ -2699,8 +2782,8 @@ async function liveRing() {
       tt.reading = reading;
       for (const h of sample) {
         const args = make(tt);
-        // Slots 5 and up rotate; 0 to 4 keep their operations.
-        if (e.kinds[0] === SLOT) args[0] = 5 + (calls % (cap - 5));
+        // Slots 6 and up rotate; 0 to 5 keep their operations.
+        if (e.kinds[0] === SLOT) args[0] = 6 + (calls % (cap - 6));
         const c = { self: ring, args, t: tt };
         args[i] = h.make(c, i);
         const label = m + ': argument ' + i + ' = ' + h.label;

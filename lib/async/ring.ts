@@ -17,14 +17,17 @@
  *   the caller's memory: writes copy in at submission, reads copy out when
  *   reaped. A buffer detached or shrunk while its read is in flight cannot
  *   be corrupted; the read rejects with `ERR_INVALID_STATE` instead.
+ * - **Registered buffers** (`registerBuffers`, `readFixed`, `writeFixed`)
+ *   are native memory the addon maps and owns, never an `ArrayBuffer`: JS
+ *   bytes cross into and out of them by copy, as with the bounce buffers.
  *
  * @module
  */
 import { constants as osConstants } from 'node:os';
-import { errnoError, illegalConstructor, invalidArgValue } from '../errors.js';
+import { codedError, errnoError, illegalConstructor, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { encodeAddress, resolveOpenFlags, type OpenFlagString, type SocketAddress } from '../fd.js';
 import { constant, native, type NativeRing } from '../native.js';
-import { validateBoolean, validateBufferArray, validateFd, validateInteger, validateOptions, validatePath, validateSignal, validateTimeout } from '../validate.js';
+import { validateBoolean, validateBuffer, validateBufferArray, validateFd, validateInteger, validateOptions, validatePath, validateRange, validateSignal, validateTimeout } from '../validate.js';
 import { checkVectored, CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions } from './inflight.js';
 
 /** Options of {@link Ring.create}. */
@@ -75,6 +78,32 @@ export interface RingSocketOptions extends RingOperationOptions {
   length?: number;
   /** `MSG_*` flags; default 0. */
   flags?: number;
+}
+
+/** Options of {@link Ring.readFixed} and {@link Ring.writeFixed}. */
+export interface RingFixedOptions extends RingOperationOptions {
+  /** Which registered buffer: 0 to `count - 1` of {@link Ring.registerBuffers}. Required. */
+  bufferIndex: number;
+  /** Where in the registered buffer the bytes go (or come from); default 0. */
+  bufferOffset?: number;
+  /** Where in `buffer` to start; default 0 (and 0 only when `buffer` is null). */
+  offset?: number;
+  /**
+   * How many bytes. Default: as many as fit both in `buffer` after `offset`
+   * and in the registered buffer after `bufferOffset` (without a `buffer`,
+   * the registered buffer's rest). An explicit length must fit both.
+   */
+  length?: number;
+  /** As in {@link ReadWriteOptions.position}; default `null`, the fd's offset. */
+  position?: number | bigint | null;
+}
+
+/** The buffers registered with {@link Ring.registerBuffers}. */
+export interface RingRegisteredBuffers {
+  /** How many buffers. */
+  count: number;
+  /** Each one's size in bytes. */
+  size: number;
 }
 
 /** Options of {@link Ring.openat}. */
@@ -615,6 +644,152 @@ export class Ring implements AsyncIo {
   }
 
   #registered = false;
+
+  /**
+   * Makes `count` buffers of `size` bytes each in native memory (page
+   * aligned, so they also suit `O_DIRECT`) and registers them with the ring
+   * (`IORING_REGISTER_BUFFERS`): the kernel pins them once, instead of at
+   * every operation. {@link Ring.readFixed} and {@link Ring.writeFixed}
+   * then name one by its index. The memory belongs to the ring, never to
+   * JavaScript, and is freed by {@link Ring.unregisterBuffers} or
+   * {@link Ring.close}. At most 16384 buffers of at most 1 GiB each; pinned
+   * memory counts against `RLIMIT_MEMLOCK` for processes without
+   * `CAP_IPC_LOCK`.
+   *
+   * @throws {@link IoError} `EBUSY` if buffers are already registered
+   *   (unregister them first), `ENOMEM` when the memory cannot be had or
+   *   pinned
+   * @example
+   * ```ts
+   * ring.registerBuffers(32, 4096); // 32 buffers of 4 KiB
+   * const n = await ring.readFixed(fd, Buffer.alloc(4096), { bufferIndex: 0, position: 0 });
+   * ```
+   */
+  registerBuffers(count: number, size: number): void {
+    this.#table.checkOpen();
+    validateInteger(count, 'count', 1, constant('IOMODES_RING_MAX_BUFFERS'));
+    validateInteger(size, 'size', 1, constant('IOMODES_RING_MAX_BUFFER_SIZE'));
+    const r = this.#native.registerBuffers(count, size);
+    if (r < 0) {
+      throw errnoError(r, 'io_uring_register', undefined, r === -osConstants.errno.EBUSY ? 'buffers are already registered with this ring; unregisterBuffers() first' : undefined);
+    }
+    this.#buffers = { count, size };
+  }
+
+  /** What the native side has registered, kept here: asking it costs a native call per operation. */
+  #buffers: RingRegisteredBuffers | null = null;
+
+  /**
+   * Unregisters the buffers {@link Ring.registerBuffers} made
+   * (`IORING_UNREGISTER_BUFFERS`) and frees them. Does nothing if none are
+   * registered. A fixed operation still waiting for a slot afterwards
+   * rejects with `EFAULT`.
+   *
+   * @throws {@link IoError} `EBUSY` while a `readFixed` or `writeFixed` is
+   *   in flight: await (or abort) them first
+   * @example
+   * ```ts
+   * ring.unregisterBuffers();
+   * ```
+   */
+  unregisterBuffers(): void {
+    this.#table.checkOpen();
+    if (this.#buffers === null) return;
+    const r = this.#native.unregisterBuffers();
+    if (r < 0) {
+      throw errnoError(r, 'io_uring_register', undefined, r === -osConstants.errno.EBUSY ? 'operations using the registered buffers are in flight; await or abort them first' : undefined);
+    }
+    this.#buffers = null;
+  }
+
+  /**
+   * The buffers registered with {@link Ring.registerBuffers}, or `null`.
+   *
+   * @example
+   * ```ts
+   * ring.registeredBuffers; // { count: 32, size: 4096 }
+   * ```
+   */
+  get registeredBuffers(): RingRegisteredBuffers | null {
+    this.#table.checkOpen();
+    return this.#buffers === null ? null : { ...this.#buffers };
+  }
+
+  /**
+   * Reads into registered buffer `options.bufferIndex`
+   * (`IORING_OP_READ_FIXED`), then copies the bytes read into `buffer` at
+   * `offset` when the completion is reaped. With `buffer` `null` nothing is
+   * copied: the bytes stay in the registered buffer, for a
+   * {@link Ring.writeFixed} with a `null` buffer to send on (a file copy
+   * that never touches JS memory). Use one registered buffer (or
+   * non-overlapping ranges) per operation in flight.
+   *
+   * @returns bytes read; 0 at end of file
+   * @throws `ERR_INVALID_STATE` when no buffers are registered;
+   *   `ERR_OUT_OF_RANGE` for an index or range outside them
+   * @example
+   * ```ts
+   * ring.registerBuffers(4, 4096);
+   * const buf = Buffer.alloc(4096);
+   * const n = await ring.readFixed(fd, buf, { bufferIndex: 0, position: 8192, timeoutMs: 1000 });
+   * ```
+   */
+  readFixed(fd: number, buffer: ArrayBufferView | null, options: RingFixedOptions): Promise<number> {
+    return this.#fixed('readFixed', fd, buffer, options);
+  }
+
+  /**
+   * Writes from registered buffer `options.bufferIndex`
+   * (`IORING_OP_WRITE_FIXED`), after copying `buffer`'s bytes into it — at
+   * the call, unless the ring is full and the operation waits in the queue,
+   * so `buffer` may be reused at once. With `buffer` `null` it writes what
+   * the registered buffer holds (what a {@link Ring.readFixed} left there).
+   *
+   * @returns bytes written
+   * @example
+   * ```ts
+   * await ring.writeFixed(fd, Buffer.from('hello\n'), { bufferIndex: 1, position: 0 });
+   * // copy 4 KiB from one file to another without JS memory:
+   * const n = await ring.readFixed(src, null, { bufferIndex: 2, position: 0 });
+   * await ring.writeFixed(dst, null, { bufferIndex: 2, length: n, position: 0 });
+   * ```
+   */
+  writeFixed(fd: number, buffer: ArrayBufferView | null, options: RingFixedOptions): Promise<number> {
+    return this.#fixed('writeFixed', fd, buffer, options);
+  }
+
+  #fixed(which: 'readFixed' | 'writeFixed', fd: number, buffer: ArrayBufferView | null, options: RingFixedOptions): Promise<number> {
+    this.#table.checkOpen();
+    validateFd(fd);
+    if (buffer !== null) validateBuffer(buffer);
+    if (options === undefined || options === null) throw invalidArgType('options', 'of type object', options);
+    validateOptions(options as unknown);
+    const registered = this.#buffers;
+    if (registered === null) throw codedError(Error, 'ERR_INVALID_STATE', `Ring.${which}: no buffers are registered with this ring; call registerBuffers() first`);
+    const { count, size } = registered;
+    const index = options.bufferIndex;
+    validateInteger(index, 'options.bufferIndex', 0, count - 1);
+    const bufferOffset = options.bufferOffset ?? 0;
+    validateInteger(bufferOffset, 'options.bufferOffset', 0, size);
+    const room = size - bufferOffset;
+    let offset = 0;
+    let length: number;
+    if (buffer === null) {
+      if (options.offset !== undefined && options.offset !== 0) throw invalidArgValue('options.offset', options.offset, 'must be 0 (or left out) without a buffer');
+      length = options.length ?? room;
+      validateInteger(length, 'options.length', 0, room);
+    } else {
+      offset = options.offset ?? 0;
+      const fits = validateRange(buffer, offset, options.length);
+      if (options.length === undefined) length = Math.min(fits, room);
+      else if (fits > room) throw outOfRange('options.length', `<= ${room}, the registered buffer's size after options.bufferOffset`, fits);
+      else length = fits;
+    }
+    const position = resolvePosition(options.position, true);
+    const [timeoutMs, sqeFlags, signal] = this.#tail(options);
+    const ring = this.#native;
+    return this.#start(`io_uring:${which}`, fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, position, index, bufferOffset, timeoutMs, sqeFlags));
+  }
 
   /**
    * Drops the files {@link Ring.registerFiles} registered.

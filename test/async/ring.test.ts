@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { Epoll, POLL, Ring, bind, close, debugCounters, getsockname, ioUringAvailable, listen, open, pipe, read, setBlocking, socket, write as writeSync } from '../../lib/index.js';
+import { Epoll, IoError, O, POLL, Ring, bind, close, debugCounters, directIoAvailable, getsockname, ioUringAvailable, listen, open, pipe, read, setBlocking, socket, write as writeSync } from '../../lib/index.js';
 import { autoClose, bad, caught, closedFd, distEntry, expectArgError, fixture, mayskip, runChild, tmpDir, tmpFile } from '../helpers/index.js';
 
 const probe = ioUringAvailable();
@@ -314,6 +314,285 @@ describe.runIf(haveRing)('Ring', () => {
     expect(buf.subarray(0, 4).toString()).toBe('file');
     r.unregisterFiles();
     await expect(r.read(0, buf, { position: 0, fixedFile: true })).rejects.toMatchObject({ code: 'EBADF' });
+  });
+
+  describe('registered buffers', () => {
+    it('reads and writes through them, intact at several indices and offsets', async () => {
+      const r = ring();
+      expect(r.registeredBuffers).toBeNull();
+      // 5000 bytes: not a page multiple, so each buffer starts on its own page
+      r.registerBuffers(4, 5000);
+      expect(r.registeredBuffers).toEqual({ count: 4, size: 5000 });
+      const { path, data } = filled(1 << 16);
+      const [fd] = autoClose(open(path, 'r+'));
+      // reads: every index in flight at once (one operation per buffer),
+      // whole buffers, then ranges at bufferOffsets and view offsets
+      const rounds = [
+        [0, 1, 2, 3].map((bufferIndex) => ({ bufferIndex, bufferOffset: 0, offset: 0, length: 5000, position: bufferIndex * 7919 })),
+        [0, 1, 2, 3].map((bufferIndex) => ({ bufferIndex, bufferOffset: 123 * bufferIndex, offset: 17, length: 1000 + bufferIndex, position: 40_000 + bufferIndex })),
+      ];
+      for (const ops of rounds) {
+        const views = ops.map((c) => Buffer.alloc(c.offset + c.length + 3, 0xee));
+        const got = await Promise.all(ops.map((c, i) => r.readFixed(fd, views[i]!, c)));
+        ops.forEach((c, i) => {
+          expect(got[i]).toBe(c.length);
+          expect(views[i]!.subarray(c.offset, c.offset + c.length)).toEqual(data.subarray(c.position, c.position + c.length));
+          // nothing outside the range was touched
+          expect(views[i]!.subarray(0, c.offset).every((b) => b === 0xee)).toBe(true);
+          expect(views[i]!.subarray(c.offset + c.length).every((b) => b === 0xee)).toBe(true);
+        });
+      }
+      // the default length: what fits both the view and the registered buffer
+      expect(await r.readFixed(fd, Buffer.alloc(8192), { bufferIndex: 1, bufferOffset: 1000, position: 0 })).toBe(4000);
+      expect(await r.readFixed(fd, Buffer.alloc(100), { bufferIndex: 1, position: 0 })).toBe(100);
+      // writes: random bytes through each index, read back from the file
+      const expected = Buffer.from(readFileSync(path));
+      await Promise.all(
+        [0, 1, 2, 3].map((bufferIndex) => {
+          const bytes = randomBytes(3000 + bufferIndex);
+          const position = 10_000 * bufferIndex + 5;
+          bytes.copy(expected, position, 2, 2 + 2500);
+          return r.writeFixed(fd, bytes, { bufferIndex, bufferOffset: 2000 + bufferIndex, offset: 2, length: 2500, position }).then((n) => expect(n).toBe(2500));
+        }),
+      );
+      expect(readFileSync(path).equals(expected)).toBe(true);
+      // the file's offset: position null reads and advances it
+      const head = Buffer.alloc(10);
+      expect(await r.readFixed(fd, head, { bufferIndex: 0 })).toBe(10);
+      expect(await r.readFixed(fd, head, { bufferIndex: 0, offset: 5, length: 5 })).toBe(5);
+      expect(head).toEqual(Buffer.concat([expected.subarray(0, 5), expected.subarray(10, 15)]));
+      // a short read at end of file, then 0
+      expect(await r.readFixed(fd, Buffer.alloc(5000), { bufferIndex: 2, position: (1 << 16) - 10 })).toBe(10);
+      expect(await r.readFixed(fd, Buffer.alloc(5000), { bufferIndex: 2, position: 1 << 16 })).toBe(0);
+    });
+
+    it('copies a file through a registered buffer without JS memory, and with registered files', async () => {
+      const r = ring();
+      r.registerBuffers(2, 4096);
+      const { path, data } = filled(10_000);
+      const [src] = autoClose(open(path));
+      const target = join(tmpDir(), 'copy');
+      const [dst] = autoClose(open(target, 'w'));
+      r.registerFiles([src, dst]);
+      for (let position = 0; ; ) {
+        const n = await r.readFixed(0, null, { bufferIndex: 1, position, fixedFile: true });
+        if (n === 0) break;
+        expect(await r.writeFixed(1, null, { bufferIndex: 1, length: n, position, fixedFile: true })).toBe(n);
+        position += n;
+      }
+      expect(readFileSync(target).equals(data)).toBe(true);
+      // what a null read left in the buffer is what a later write sends
+      const [w] = autoClose(open(target, 'r+'));
+      expect(await r.readFixed(src, null, { bufferIndex: 0, bufferOffset: 96, length: 4000, position: 100 })).toBe(4000);
+      expect(await r.writeFixed(w, null, { bufferIndex: 0, bufferOffset: 96, length: 4000, position: 0 })).toBe(4000);
+      expect(readFileSync(target).subarray(0, 4000)).toEqual(data.subarray(100, 4100));
+    });
+
+    it('reads and writes O_DIRECT files through them', async () => {
+      const dir = tmpDir();
+      const probe = directIoAvailable(dir);
+      if (!probe.ok && mayskip(`O_DIRECT in ${dir}: ${probe.detail}`)) return;
+      const r = ring();
+      r.registerBuffers(2, 8192);
+      const path = join(dir, 'data');
+      const data = randomBytes(1 << 16);
+      writeFileSync(path, data);
+      const [fd] = autoClose(open(path, O.RDWR | O.DIRECT));
+      // any view: the kernel sees only the page-aligned registered buffer
+      const view = Buffer.alloc(8192 + 3).subarray(3);
+      expect(await r.readFixed(fd, view, { bufferIndex: 1, position: 16384 })).toBe(8192);
+      expect(view).toEqual(data.subarray(16384, 16384 + 8192));
+      const bytes = randomBytes(4096);
+      expect(await r.writeFixed(fd, bytes, { bufferIndex: 0, position: 4096 })).toBe(4096);
+      expect(readFileSync(path).subarray(4096, 8192)).toEqual(bytes);
+      // an unaligned range is the kernel's EINVAL, as for any O_DIRECT read
+      await expect(r.readFixed(fd, view, { bufferIndex: 1, bufferOffset: 1, length: 4096, position: 0 })).rejects.toMatchObject({ code: 'EINVAL', syscall: 'io_uring:readFixed' });
+    });
+
+    it('registers them with IORING_REGISTER_BUFFERS, page-aligned, and unregisters them', () => {
+      const entry = distEntry();
+      const path = tmpFile(randomBytes(8192));
+      const code = `
+        import { Ring, open } from ${JSON.stringify(entry)};
+        const ring = Ring.create({ entries: 16 });
+        ring.registerBuffers(3, 4096);
+        const fd = open(${JSON.stringify(path)});
+        const n = await ring.readFixed(fd, Buffer.alloc(4096), { bufferIndex: 2, position: 0 });
+        ring.unregisterBuffers();
+        ring.close();
+        console.log(n);
+      `;
+      const script = fixture(code);
+      const trace = join(tmpDir(), 'trace');
+      const run = spawnSync('strace', ['-f', '-qq', '-e', 'trace=io_uring_setup,io_uring_register', '-o', trace, process.execPath, script], { encoding: 'utf8', timeout: 30_000 });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe('4096');
+      const lines = readFileSync(trace, 'utf8').split('\n');
+      const setups = lines.map((l) => /io_uring_setup\(16, .*\) = (\d+)/.exec(l)).filter((m) => m !== null);
+      expect(setups.length).toBe(1);
+      const fd = setups[0]![1];
+      // three iovecs of 4096 bytes, then the unregister
+      const register = lines.find((l) => l.includes(`io_uring_register(${fd}, IORING_REGISTER_BUFFERS`));
+      expect(register, lines.join('\n')).toMatch(/\[\{iov_base=0x[0-9a-f]+, iov_len=4096\}, \{iov_base=0x[0-9a-f]+, iov_len=4096\}, \{iov_base=0x[0-9a-f]+, iov_len=4096\}\], 3\) = 0/);
+      // page-aligned: each base ends in three hex zeros
+      for (const base of register!.match(/iov_base=0x[0-9a-f]+/g)!) expect(base).toMatch(/000$/);
+      expect(lines.some((l) => l.includes(`io_uring_register(${fd}, IORING_UNREGISTER_BUFFERS, NULL, 0) = 0`))).toBe(true);
+    });
+
+    it('refuses bad input and bad states with Node-style errors', async () => {
+      const r = ring();
+      const [fd] = autoClose(open(tmpFile('abcdef')));
+      const buf = Buffer.alloc(16);
+      // before any registration
+      expect(caught(() => r.readFixed(fd, buf, { bufferIndex: 0 })).code).toBe('ERR_INVALID_STATE');
+      expect(caught(() => r.writeFixed(fd, buf, { bufferIndex: 0 })).code).toBe('ERR_INVALID_STATE');
+      r.unregisterBuffers(); // nothing to do
+      expectArgError(() => r.registerBuffers(0, 4096), 'ERR_OUT_OF_RANGE', 'count');
+      expectArgError(() => r.registerBuffers(16385, 4096), 'ERR_OUT_OF_RANGE', 'count');
+      expectArgError(() => r.registerBuffers(1, 0), 'ERR_OUT_OF_RANGE', 'size');
+      expectArgError(() => r.registerBuffers(1, 2 ** 30 + 1), 'ERR_OUT_OF_RANGE', 'size');
+      expectArgError(() => r.registerBuffers(1.5, 4096), 'ERR_OUT_OF_RANGE', 'count');
+      expectArgError(() => r.registerBuffers(bad('2'), 4096), 'ERR_INVALID_ARG_TYPE', 'count');
+      expectArgError(() => r.registerBuffers(2, bad(4096n)), 'ERR_INVALID_ARG_TYPE', 'size');
+      r.registerBuffers(2, 64);
+      // a second registration: the kernel's EBUSY, and the first set still works
+      const busy = caught(() => r.registerBuffers(1, 4096));
+      expect(busy).toBeInstanceOf(IoError);
+      expect(busy).toMatchObject({ code: 'EBUSY', syscall: 'io_uring_register' });
+      expect(r.registeredBuffers).toEqual({ count: 2, size: 64 });
+      expect(await r.readFixed(fd, buf, { bufferIndex: 1, position: 0 })).toBe(6);
+      // index, ranges, types
+      expectArgError(() => r.readFixed(fd, buf, { bufferIndex: 2 }), 'ERR_OUT_OF_RANGE', 'options.bufferIndex');
+      expectArgError(() => r.readFixed(fd, buf, { bufferIndex: -1 }), 'ERR_OUT_OF_RANGE', 'options.bufferIndex');
+      expectArgError(() => r.readFixed(fd, buf, bad({})), 'ERR_INVALID_ARG_TYPE', 'options.bufferIndex');
+      expectArgError(() => r.readFixed(fd, buf, bad(undefined)), 'ERR_INVALID_ARG_TYPE', 'options');
+      expectArgError(() => r.readFixed(fd, buf, bad({ bufferIndex: '0' })), 'ERR_INVALID_ARG_TYPE', 'options.bufferIndex');
+      expectArgError(() => r.readFixed(fd, Buffer.alloc(128), { bufferIndex: 0, length: 65 }), 'ERR_OUT_OF_RANGE', 'options.length');
+      expectArgError(() => r.readFixed(fd, buf, { bufferIndex: 0, bufferOffset: 60, length: 5 }), 'ERR_OUT_OF_RANGE', 'options.length');
+      expectArgError(() => r.readFixed(fd, buf, { bufferIndex: 0, bufferOffset: 65 }), 'ERR_OUT_OF_RANGE', 'options.bufferOffset');
+      expectArgError(() => r.readFixed(fd, buf, { bufferIndex: 0, length: 17 }), 'ERR_OUT_OF_RANGE', 'length');
+      expectArgError(() => r.readFixed(fd, buf, { bufferIndex: 0, offset: 17 }), 'ERR_OUT_OF_RANGE', 'offset');
+      expectArgError(() => r.readFixed(fd, null, { bufferIndex: 0, length: 65 }), 'ERR_OUT_OF_RANGE', 'options.length');
+      expectArgError(() => r.readFixed(fd, null, { bufferIndex: 0, offset: 1 }), 'ERR_INVALID_ARG_VALUE', 'options.offset');
+      expectArgError(() => r.readFixed(fd, bad('buf'), { bufferIndex: 0 }), 'ERR_INVALID_ARG_TYPE', 'buffer');
+      expectArgError(() => r.readFixed(fd, bad(undefined), { bufferIndex: 0 }), 'ERR_INVALID_ARG_TYPE', 'buffer');
+      expectArgError(() => r.writeFixed(bad('3'), buf, { bufferIndex: 0 }), 'ERR_INVALID_ARG_TYPE', 'fd');
+      expectArgError(() => r.writeFixed(fd, buf, { bufferIndex: 0, position: -2 }), 'ERR_OUT_OF_RANGE');
+      expectArgError(() => r.writeFixed(fd, buf, { bufferIndex: 0, timeoutMs: -5 }), 'ERR_OUT_OF_RANGE');
+      expectArgError(() => r.writeFixed(fd, buf, { bufferIndex: 0, signal: bad({}) }), 'ERR_INVALID_ARG_TYPE');
+      expectArgError(() => r.writeFixed(fd, buf, { bufferIndex: 0, fixedFile: bad(1) }), 'ERR_INVALID_ARG_TYPE');
+      // the kernel's errors come back as IoErrors
+      await expect(r.readFixed(closedFd(), buf, { bufferIndex: 0, position: 0 })).rejects.toMatchObject({ code: 'EBADF', syscall: 'io_uring:readFixed' });
+      await expect(r.writeFixed(fd, buf, { bufferIndex: 0, position: 0 })).rejects.toMatchObject({ code: 'EBADF', syscall: 'io_uring:writeFixed' });
+      // unregistering while a fixed read is in flight: EBUSY, and the read still lands
+      const [rd, wr] = autoClose(...pipe());
+      const pending = r.readFixed(rd, buf, { bufferIndex: 0 });
+      const refused = caught(() => r.unregisterBuffers());
+      expect(refused).toMatchObject({ code: 'EBUSY', syscall: 'io_uring_register' });
+      writeSync(wr, Buffer.from('late'));
+      expect(await pending).toBe(4);
+      expect(buf.subarray(0, 4).toString()).toBe('late');
+      // after unregistering: as before registering, and a new set may come
+      r.unregisterBuffers();
+      expect(r.registeredBuffers).toBeNull();
+      expect(caught(() => r.readFixed(fd, buf, { bufferIndex: 0 })).code).toBe('ERR_INVALID_STATE');
+      r.registerBuffers(1, 4096);
+      expect(await r.readFixed(fd, buf, { bufferIndex: 0, position: 2 })).toBe(4);
+      // after close
+      r.close();
+      expect(caught(() => r.readFixed(fd, buf, { bufferIndex: 0 })).code).toBe('ERR_USE_AFTER_CLOSE');
+      expect(caught(() => r.writeFixed(fd, buf, { bufferIndex: 0 })).code).toBe('ERR_USE_AFTER_CLOSE');
+      expect(caught(() => r.registerBuffers(1, 4096)).code).toBe('ERR_USE_AFTER_CLOSE');
+      expect(caught(() => r.unregisterBuffers()).code).toBe('ERR_USE_AFTER_CLOSE');
+      expect(caught(() => r.registeredBuffers).code).toBe('ERR_USE_AFTER_CLOSE');
+    });
+
+    it('takes a signal and a timeout, and a fixed operation waiting for a slot fails alone once the buffers are gone', async () => {
+      // 2 entries: an operation with a timeout takes two SQEs
+      const r = ring({ entries: 2 });
+      r.registerBuffers(1, 16);
+      const [rd, wr] = autoClose(...pipe());
+      await expect(r.readFixed(rd, Buffer.alloc(8), { bufferIndex: 0, timeoutMs: 10 })).rejects.toMatchObject({ code: 'ETIME', syscall: 'io_uring:readFixed' });
+      const ac = new AbortController();
+      const aborted = r.readFixed(rd, null, { bufferIndex: 0, signal: ac.signal });
+      setTimeout(() => ac.abort(), 5);
+      await expect(aborted).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      await expect(r.writeFixed(wr, Buffer.alloc(1), { bufferIndex: 0, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      // fill every slot with plain reads, queue a fixed one, then unregister
+      const inKernel = Array.from({ length: r.info.cqEntries }, () => r.read(rd, Buffer.alloc(1)));
+      const queued = r.readFixed(rd, Buffer.alloc(1), { bufferIndex: 0 });
+      r.unregisterBuffers();
+      writeSync(wr, Buffer.alloc(r.info.cqEntries + 1));
+      expect(await Promise.all(inKernel)).toEqual(inKernel.map(() => 1));
+      await expect(queued).rejects.toMatchObject({ code: 'EFAULT', syscall: 'io_uring:readFixed' });
+    });
+
+    it('lands the data when the garbage collector runs between submit and completion, and never into a detached view', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc!;
+      await idle();
+      const r = ring();
+      r.registerBuffers(50, 4);
+      const [rd, wr] = autoClose(...pipe());
+      const reads = Array.from({ length: 50 }, (_, bufferIndex) => {
+        const buf = Buffer.alloc(4);
+        return r.readFixed(rd, buf, { bufferIndex }).then((n) => buf.subarray(0, n).toString());
+      });
+      for (let i = 0; i < 5; i++) gc();
+      for (let i = 0; i < 50; i++) writeSync(wr, Buffer.from(String(i).padStart(4, '0')));
+      for (let i = 0; i < 5; i++) gc();
+      expect((await Promise.all(reads)).sort()).toEqual(Array.from({ length: 50 }, (_, i) => String(i).padStart(4, '0')).sort());
+      const doomed = new Uint8Array(4);
+      const p = r.readFixed(rd, doomed, { bufferIndex: 7 });
+      const moved = structuredClone(doomed.buffer, { transfer: [doomed.buffer] });
+      gc();
+      writeSync(wr, Buffer.from('gone'));
+      await expect(p).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' });
+      expect(new Uint8Array(moved).every((x) => x === 0)).toBe(true);
+      await idle();
+      expect(debugCounters().pinnedOps).toBe(0);
+    });
+
+    it('close() with fixed reads in flight on a pipe settles them all and leaks nothing', async () => {
+      await idle();
+      const before = debugCounters();
+      const r = Ring.create({ entries: 64 });
+      r.registerBuffers(8, 4096);
+      const [rd] = autoClose(...pipe());
+      const reads = Array.from({ length: 200 }, (_, i) => r.readFixed(rd, i % 2 ? Buffer.alloc(8) : null, { bufferIndex: i % 8 }).then(() => 'done', (e: { code: string }) => e.code));
+      await new Promise((res) => setTimeout(res, 5));
+      r.close();
+      expect(await Promise.all(reads)).toEqual(Array(200).fill('ABORT_ERR'));
+      await idle();
+      expect(debugCounters()).toEqual(before);
+    });
+
+    it('survives a Worker terminated with fixed operations in flight', () => {
+      const entry = distEntry();
+      const worker = fixture(`
+        import { Ring, pipe, open } from ${JSON.stringify(entry)};
+        import { parentPort } from 'node:worker_threads';
+        const ring = Ring.create({ entries: 64 });
+        ring.registerBuffers(16, 4096);
+        const [rd] = pipe();
+        for (let i = 0; i < 100; i++) ring.readFixed(rd, i % 2 ? Buffer.alloc(64) : null, { bufferIndex: i % 16 }).catch(() => {});
+        const fd = open('/etc/passwd');
+        for (let i = 0; i < 20; i++) ring.readFixed(fd, Buffer.alloc(64), { bufferIndex: i % 16, position: 0 }).catch(() => {});
+        setTimeout(() => parentPort.postMessage('busy'), 1);
+      `);
+      const r = runChild(`
+        import { Worker } from 'node:worker_threads';
+        import { debugCounters } from ${JSON.stringify(entry)};
+        for (let round = 0; round < 3; round++) {
+          const w = new Worker(${JSON.stringify(worker)}, { execArgv: [] });
+          await new Promise((res) => w.once('message', res));
+          await w.terminate();
+        }
+        console.log(JSON.stringify({ leaked: debugCounters().leakedOnTeardown }));
+      `, { timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ leaked: 0 });
+    });
   });
 
   it('takes the setup flags the kernel offers', async () => {
