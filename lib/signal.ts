@@ -409,7 +409,8 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
     if (!this.#fds.has(fd)) throw errnoError(-osConstants.errno.ENOENT, 'fcntl', { fd }, 'not enabled for signal-driven I/O by this SignalIo');
     this.#forget(fd);
     const r = this.#native.disable(fd);
-    // Closed behind our back (fs.closeSync): nothing left to restore.
+    // Closed behind our back (fs.closeSync), its number maybe reused by
+    // now: nothing of ours left to restore, and the fd was left alone.
     if (r !== -osConstants.errno.EBADF) check(r, 'fcntl', { fd });
   }
 

@@ -162,11 +162,14 @@ UninstallLocked(int signo) {
   if (in.refs > 0) in.refs--;
 }
 
-// What an enabled fd had before, restored by disable().
+// What an enabled fd had before, restored by disable(), and which file it
+// was, to know it again (see RestoreIfOurs).
 struct Saved {
   int flags;
   struct f_owner_ex owner;
   int signal;
+  dev_t dev;
+  ino_t ino;
 };
 
 // The state of one SignalIo, apart from its JS object: the env cleanup
@@ -193,9 +196,31 @@ RestoreFd(int fd, const Saved& saved) {
   return 0;
 }
 
+// Restores fd only if it still is what enable() set up: the same file
+// (st_dev, st_ino), still owned by our thread (F_OWNER_TID, tid); -EBADF
+// if not, and the fd is left alone.
+//
+// Found by the native fuzz: an fd closed behind our back (fs.closeSync)
+// whose number a new file took got the old fd's flags, owner and signal
+// from disable() or close(): O_APPEND cleared and O_NONBLOCK set on an
+// unrelated file (or O_NONBLOCK cleared on a libuv fd: a blocked loop).
+// And of two SignalIos that enabled one fd, the second to close put
+// O_ASYNC back, aimed at us, after the first had restored the fd.
+long
+RestoreIfOurs(int fd, const Saved& saved, pid_t tid) {
+  struct stat st;
+  if (fstat(fd, &st) == -1) return -errno;
+  struct f_owner_ex owner;
+  if (st.st_dev != saved.dev || st.st_ino != saved.ino ||
+      fcntl(fd, F_GETOWN_EX, &owner) == -1 || owner.type != F_OWNER_TID ||
+      owner.pid != tid)
+    return -EBADF;
+  return RestoreFd(fd, saved);
+}
+
 void
 Shutdown(State* s) {
-  for (const auto& entry : s->fds) RestoreFd(entry.first, entry.second);
+  for (const auto& entry : s->fds) RestoreIfOurs(entry.first, entry.second, s->tid);
   s->fds.clear();
   {
     std::lock_guard<std::mutex> lock(g_mu);
@@ -356,6 +381,10 @@ class SignalIo {
     if (fcntl(fd, F_GETOWN_EX, &saved.owner) == -1) return Result(info.Env(), -errno);
     saved.signal = fcntl(fd, F_GETSIG);
     if (saved.signal == -1) return Result(info.Env(), -errno);
+    struct stat st;
+    if (fstat(fd, &st) == -1) return Result(info.Env(), -errno);
+    saved.dev = st.st_dev;
+    saved.ino = st.st_ino;
     struct f_owner_ex owner = {F_OWNER_TID, state_->tid};
     long r = 0;
     if (fcntl(fd, F_SETSIG, signo) == -1 || fcntl(fd, F_SETOWN_EX, &owner) == -1 ||
@@ -370,7 +399,8 @@ class SignalIo {
 
   // disable(fd) -> 0 | -errno: the fd's flags, owner and signal as they
   // were. -ENOENT if not enabled here; the record goes even if the fd was
-  // closed meanwhile (-EBADF).
+  // closed meanwhile, or is no longer what enable() set up (its number
+  // reused, or its owner changed since): -EBADF, and the fd is untouched.
   Napi::Value Disable(const Napi::CallbackInfo& info) {
     int32_t fd;
     if (!ArgInt32(info, 0, &fd)) return Napi::Value();
@@ -379,7 +409,7 @@ class SignalIo {
     if (it == state_->fds.end()) return Result(info.Env(), -ENOENT);
     Saved saved = it->second;
     state_->fds.erase(it);
-    return Result(info.Env(), RestoreFd(fd, saved));
+    return Result(info.Env(), RestoreIfOurs(fd, saved, state_->tid));
   }
 
   // drain(out: Int32Array) -> records: reads whole records from the pipe
