@@ -366,8 +366,8 @@ function checkPosition(fd: number, a: { offset: number }, position: number | big
   if (BigInt(position) % BigInt(a.offset) !== 0n) throw misaligned(fd, `file position (${position})`, a.offset, 'use block-aligned positions');
 }
 
-function checkMemory(fd: number, a: { memory: number; offset: number }, buffer: ArrayBufferView, offset: number, length: number, name: string): void {
-  if (native.address_mod(new Uint8Array(buffer.buffer, buffer.byteOffset + offset, 0), a.memory) !== 0) {
+function checkMemory(fd: number, a: { memory: number; offset: number }, buffer: ArrayBufferView, offset: number, length: number, name: string, memory: boolean): void {
+  if (memory && native.address_mod(new Uint8Array(buffer.buffer, buffer.byteOffset + offset, 0), a.memory) !== 0) {
     throw misaligned(fd, `${name} address${offset === 0 ? '' : ` (at offset ${offset})`}`, a.memory, 'allocate it with allocAligned()');
   }
   if (length % a.offset !== 0) throw misaligned(fd, `${name} length (${length})`, a.offset, 'round it to the block size');
@@ -375,23 +375,27 @@ function checkMemory(fd: number, a: { memory: number; offset: number }, buffer: 
 
 /**
  * @internal Before a read or write on an fd {@link open} or
- * {@link openDirect} opened with `O_DIRECT`: the memory at `buffer[offset]`,
- * the `length` and the file `position` (unless -1, the fd's offset) must
- * be aligned, else a `RangeError` (`ERR_DIRECT_IO_MISALIGNED`) names what
- * is not, and the alignment needed. Nothing for other fds.
+ * {@link openDirect} opened with `O_DIRECT`: the `length` and the file
+ * `position` (unless -1, the fd's offset) must be aligned, and, when the
+ * kernel will use the caller's memory (`memory`: blocking I/O), the
+ * address at `buffer[offset]` too; else a `RangeError`
+ * (`ERR_DIRECT_IO_MISALIGNED`) names what is not, and the alignment
+ * needed. The asynchronous backends pass `memory: false`: they copy
+ * through their own aligned bounce buffers, so the kernel never sees the
+ * caller's address. Nothing for other fds.
  */
-export function checkDirect(fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number | bigint): void {
+export function checkDirect(fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number | bigint, memory = true): void {
   const a = directAlignmentOf(fd);
   if (a === null) return;
-  checkMemory(fd, a, buffer, offset, length, 'buffer');
+  checkMemory(fd, a, buffer, offset, length, 'buffer', memory);
   checkPosition(fd, a, position);
 }
 
 /** @internal {@link checkDirect} for a vectored read or write: each buffer, and the position. */
-export function checkDirectVectored(fd: number, buffers: readonly ArrayBufferView[], position: number | bigint): void {
+export function checkDirectVectored(fd: number, buffers: readonly ArrayBufferView[], position: number | bigint, memory = true): void {
   const a = directAlignmentOf(fd);
   if (a === null) return;
-  buffers.forEach((b, i) => checkMemory(fd, a, b, 0, byteLengthOf(b), `buffers[${i}]`));
+  buffers.forEach((b, i) => checkMemory(fd, a, b, 0, byteLengthOf(b), `buffers[${i}]`, memory));
   checkPosition(fd, a, position);
 }
 

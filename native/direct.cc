@@ -99,7 +99,8 @@ AddressMod(const Napi::CallbackInfo& info) {
 // mincore(fd, offset, length) -> resident pages | -errno: maps the range
 // (read-only, shared: nothing is read or faulted in) and asks mincore(2)
 // which of its pages are in the page cache, like fincore(1). offset must
-// be page-aligned; length is clamped by the caller to the file's size. In
+// be page-aligned. The range is clamped to the file's size (statx), so a
+// hostile length can neither overflow nor map terabytes; and mapped in
 // windows of 1 GiB, so a huge file needs no huge vector.
 static Napi::Value
 Mincore(const Napi::CallbackInfo& info) {
@@ -110,11 +111,16 @@ Mincore(const Napi::CallbackInfo& info) {
     return Napi::Value();
   long page = sysconf(_SC_PAGESIZE);
   if (offset % page != 0) return Result(info.Env(), -EINVAL);
+  struct statx st;
+  if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_SIZE, &st) == -1)
+    return Result(info.Env(), -errno);
+  int64_t size = static_cast<int64_t>(st.stx_size);
+  int64_t end = offset >= size ? offset : offset + std::min(length, size - offset);
   const int64_t kWindow = INT64_C(1) << 30;
   std::vector<unsigned char> vec;
   long resident = 0;
-  for (int64_t at = offset; at < offset + length; at += kWindow) {
-    size_t len = static_cast<size_t>(std::min(kWindow, offset + length - at));
+  for (int64_t at = offset; at < end; at += kWindow) {
+    size_t len = static_cast<size_t>(std::min(kWindow, end - at));
     void* map = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(at));
     if (map == MAP_FAILED) return Result(info.Env(), -errno);
     size_t pages = (len + page - 1) / page;

@@ -203,6 +203,7 @@ const int = (min, max, bigint = false) => ({ t: 'int', min: BigInt(min), max: Bi
 const I32 = int(-(2 ** 31), 2 ** 31 - 1);
 const U32 = int(0, 2 ** 32 - 1);
 const I64 = int(-(2n ** 63n), 2n ** 63n - 1n, true);
+const NONNEG64 = int(0, 2n ** 63n - 1n, true);
 const PORT = int(0, 65535, true);
 const GEN = int(1, 2 ** 53 - 1, true);
 const LIMIT_INT = int(0, 2 ** 53 - 1, true);
@@ -1231,6 +1232,18 @@ const TABLE = {
   },
 
   statx: { area: 'direct', kinds: [I32, PATH, I32, U32, out(C.sizeof_statx)], make: () => [C.AT_FDCWD, FILE, 0, C.STATX_BASIC_STATS, u8(C.sizeof_statx)] },
+  statfs: { area: 'direct', kinds: [PATH], make: () => [FILE] },
+  fstatfs: { area: 'direct', kinds: [I32], make: (t) => [t.file()] },
+  // ENOTTY on a file; BLKSSZGET writes one int, never more.
+  ioctl_blksszget: { area: 'direct', kinds: [I32], make: (t) => [t.file()] },
+  // alignment: a power of two up to 2**30, else a RangeError.
+  address_mod: { area: 'direct', kinds: [BYTES, U32], make: () => [u8(64), 4096], check: (a) => (intOk(U32, a[1]) ? a[1] >= 1 && a[1] <= 2 ** 30 && (a[1] & (a[1] - 1)) === 0 : undefined) },
+  // The range is clamped to the file's size: a hostile length maps nothing more.
+  mincore: { area: 'direct', kinds: [I32, NONNEG64, NONNEG64], make: (t) => [t.file(), 0, 4096] },
+  posix_fadvise: { area: 'direct', kinds: [I32, I64, I64, I32], make: (t) => [t.file(), 0, 4096, C.POSIX_FADV_NORMAL] },
+  // On a read-only fd (EBADF whatever the mode and range), so no hostile
+  // length can allocate real disk space.
+  fallocate: { area: 'direct', kinds: [I32, I32, I64, I64], make: (t) => [t.fd(fs.openSync(FILE, 'r')), 0, 0, 4096] },
 
   // Each Ring case gets a fresh ring of capacity 4 (t.ring()); operations
   // are only prepared, and Ctx#cleanup cancels, submits and reaps them

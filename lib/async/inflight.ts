@@ -422,15 +422,16 @@ export function resolveReadWrite(fd: number, buffer: unknown, options: unknown, 
   const length = validateRange(buffer, offset, o.length);
   const position = resolvePosition(o.position, allowCurrent);
   validateSignal(o.signal);
-  // An O_DIRECT fd: misalignment is refused here, as for blocking I/O,
-  // even where a bounce buffer would hide a misaligned address.
-  if (directFds.size !== 0) checkDirect(fd, buffer, offset, length, position);
+  // An O_DIRECT fd: a misaligned length or position is refused here, as
+  // for blocking I/O. Not the address: the kernel sees the bounce buffer.
+  if (directFds.size !== 0) checkDirect(fd, buffer, offset, length, position, false);
   return { offset, length, position, signal: o.signal };
 }
 
 /**
  * Before a vectored operation on an fd opened with `O_DIRECT`: each
- * buffer's address and length, and the position, must be aligned.
+ * buffer's length, and the position, must be aligned (not the addresses:
+ * the kernel sees the bounce buffer).
  *
  * @example
  * ```ts
@@ -438,7 +439,7 @@ export function resolveReadWrite(fd: number, buffer: unknown, options: unknown, 
  * ```
  */
 export function checkVectored(fd: number, views: readonly ArrayBufferView[], position: number | bigint): void {
-  if (directFds.size !== 0) checkDirectVectored(fd, views, position);
+  if (directFds.size !== 0) checkDirectVectored(fd, views, position, false);
 }
 
 /**
