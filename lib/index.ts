@@ -51,7 +51,7 @@ export { FD_SETSIZE, POLL, select, poll, Poller, Epoll } from './multiplex.js';
 export type { SelectResult, PollEntry, PollEvent, EpollEvent, EpollOptions, EpollWaitOptions } from './multiplex.js';
 
 // lib/signal.ts, lib/direct.ts: probes used by `iomodes doctor`; lib/async.ts: asynchronous I/O and its probes
-export { realtimeSignals, SignalIo } from './signal.js';
+export { realtimeSignals, SignalIo, signalIoAvailable } from './signal.js';
 export type {
   RealtimeSignals,
   SignalIoCounts,

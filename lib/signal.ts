@@ -13,7 +13,9 @@ import { fstatSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 
 import { check, codedError, errnoError, invalidArgType, invalidArgValue, useAfterClose } from './errors.js';
-import { beforeClose } from './fd.js';
+import type { Unavailable } from './async.js';
+import { beforeClose, close, socketpair } from './fd.js';
+import { write } from './blocking.js';
 import { POLL, poll, type PollEntry } from './multiplex.js';
 import { constant, native, type NativeSignalIo } from './native.js';
 import { validateBoolean, validateFd, validateOneOf, validateOptions, validateSignal } from './validate.js';
@@ -194,6 +196,57 @@ function pickSignal(): number {
   }
   if (free === 0) throw codedError(Error, 'ERR_SIGNAL_IN_USE', `every real-time signal ${SIGRTMIN}..${SIGRTMAX - 1} has a handler already: pass options.signal`);
   return free;
+}
+
+/**
+ * Whether signal-driven I/O works in this process, by a real round: a
+ * `SignalIo`'s handler for a free real-time signal and `SIGIO`, a
+ * socketpair end enabled (`F_SETSIG`, `F_SETOWN_EX`, `O_ASYNC`), one byte
+ * written to its peer, and the signal's siginfo read back from the
+ * self-pipe, naming the fd. Everything is undone after.
+ *
+ * @returns `{ ok: true, signal }`, or why not (a foreign handler on every
+ *   real-time signal, a seccomp filter refusing `fcntl`…)
+ * @example
+ * ```ts
+ * import { signalIoAvailable } from 'iomodes';
+ * const probe = signalIoAvailable();
+ * if (!probe.ok) console.log(probe.detail);
+ * ```
+ */
+export function signalIoAvailable(): { ok: true; signal: number } | Unavailable {
+  const fail = (code: string, syscall: string, detail: string): Unavailable => ({ ok: false, reason: 'error', errno: (osConstants.errno as Record<string, number>)[code] ?? 0, code, syscall, detail });
+  const sio = new native.SignalIo();
+  let fds: [number, number] | undefined;
+  try {
+    const opened = sio.open();
+    if (opened < 0) return fail(errnoError(opened, 'pipe2').code, 'pipe2', 'no self-pipe for the signal handler');
+    let signal: number;
+    try {
+      signal = pickSignal();
+    } catch (err) {
+      return fail('EBUSY', 'sigaction', (err as Error).message);
+    }
+    for (const signo of [SIGIO, signal]) {
+      const r = sio.acquire(signo);
+      if (r < 0) return fail(errnoError(r, 'sigaction').code, 'sigaction', acquireError(r, signo).message);
+    }
+    fds = socketpair({ nonblocking: true });
+    const r = sio.enable(fds[0], signal);
+    if (r < 0) return fail(errnoError(r, 'fcntl').code, 'fcntl', `F_SETSIG/F_SETOWN_EX/O_ASYNC on a socketpair failed: ${errnoError(r, 'fcntl').message}`);
+    write(fds[1], Buffer.from('x'));
+    // The kernel queued the signal to this thread as the write returned,
+    // and the handler has run: its record is in the pipe already.
+    const records = new Int32Array(RECORD_INTS * 4);
+    const n = sio.drain(records);
+    if (n < 1 || records[0] !== fds[0] || records[1] !== signal) {
+      return fail('EIO', 'rt_sigaction', `no signal with the fd's siginfo came back (records: ${n})`);
+    }
+    return { ok: true, signal };
+  } finally {
+    sio.close();
+    if (fds) for (const fd of fds) close(fd);
+  }
 }
 
 function signalName(signo: number): string {

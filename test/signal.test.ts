@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +15,7 @@ import {
   pipe,
   realtimeSignals,
   SignalIo,
+  signalIoAvailable,
   socket,
   socketpair,
   tryRead,
@@ -624,5 +625,29 @@ describe('SignalIo beside Node and its threads', () => {
     // disable: O_ASYNC off first, then the owner and signal it had (none).
     expect(calls.slice(calls.indexOf(setfl[1]!))).toEqual([setfl[1], `fcntl(${fd}, F_SETOWN_EX, {type=F_OWNER_TID, pid=0}) = 0`, `fcntl(${fd}, F_SETSIG, 0) = 0`]);
     expect(lines.some((l) => l.includes(`rt_sigaction(${name}, {sa_handler=0x`) && l.includes('sa_flags=SA_RESTORER|SA_RESTART|SA_SIGINFO'))).toBe(true);
+  });
+});
+
+describe('signalIoAvailable', () => {
+  it('does a real round of signal-driven I/O and undoes it', () => {
+    const before = readdirSync('/proc/self/fd').length;
+    const probe = signalIoAvailable();
+    expect(probe).toEqual({ ok: true, signal: expect.any(Number) });
+    if (probe.ok) expect(native.signal_handler(probe.signal)).toBe(1);
+    expect(readdirSync('/proc/self/fd').length).toBe(before);
+  });
+
+  it('says why not when every real-time signal has a foreign handler (child process)', () => {
+    const r = runChild(`
+      import { signalIoAvailable } from ${JSON.stringify(distEntry())};
+      // SIGIO is the overflow signal, which the probe needs as well.
+      process.on('SIGIO', () => {});
+      console.log(JSON.stringify(signalIoAvailable()));
+      process.exit(0);
+    `);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { ok: boolean; code: string; syscall: string; detail: string };
+    expect(out).toMatchObject({ ok: false, code: 'EBUSY', syscall: 'sigaction' });
+    expect(out.detail).toMatch(/has a handler that is not iomodes'/);
   });
 });

@@ -11,9 +11,10 @@ import { arch, release, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { aioAvailable, ioUringAvailable, type Unavailable, type UnavailableReason } from '../async.js';
-import { directIoAvailable } from '../direct.js';
-import { realtimeSignals } from '../signal.js';
+import { directIoAvailable, uncachedIoAvailable } from '../direct.js';
+import { realtimeSignals, signalIoAvailable } from '../signal.js';
 import { getrlimit, type Resource } from '../system.js';
+import { codedError } from '../errors.js';
 import { validateOptions, validateString } from '../validate.js';
 
 /**
@@ -61,6 +62,12 @@ export interface DoctorLimit {
  *   filesystem does not report them).
  * - `realtimeSignals`: a verdict plus `min` (`SIGRTMIN`), `max`
  *   (`SIGRTMAX`) and `count`.
+ * - `signalIo`: a verdict from a real round of signal-driven I/O (a
+ *   socketpair enabled with `F_SETSIG` + `F_SETOWN_EX` + `O_ASYNC`, a byte
+ *   written, its signal's siginfo read back), plus `signal` (the real-time
+ *   signal it would use; `null` when not ok).
+ * - `uncachedIo`: a verdict from `pwritev2`/`preadv2` with `RWF_DONTCACHE`
+ *   on a temp file in `path` (Linux 6.14+ and filesystem support).
  * - `limits`: `nofile`, `sigpending` and `memlock`, each `{ soft, hard }`.
  */
 export interface DoctorReport {
@@ -81,6 +88,8 @@ export interface DoctorReport {
   aio: DoctorVerdict & { aioNr: number | null; aioMaxNr: number | null };
   directIo: DoctorVerdict & { path: string; dioMemAlign: number | null; dioOffsetAlign: number | null };
   realtimeSignals: DoctorVerdict & { min: number; max: number; count: number };
+  signalIo: DoctorVerdict & { signal: number | null };
+  uncachedIo: DoctorVerdict;
   limits: Record<Resource, DoctorLimit>;
 }
 
@@ -160,6 +169,13 @@ export function doctor(options?: DoctorOptions): DoctorReport {
   };
 
   const rt = realtimeSignals();
+  const sio = signalIoAvailable();
+  const signalIo: DoctorReport['signalIo'] = {
+    ...(sio.ok ? { ...yes, detail: `a byte written to a socketpair came back as signal ${sio.signal} carrying its fd (F_SETSIG, F_SETOWN_EX, O_ASYNC)` } : no(sio)),
+    signal: sio.ok ? sio.signal : null,
+  };
+  const uncached = uncachedIoAvailable(absolute);
+  const uncachedIo: DoctorVerdict = uncached.ok ? { ...yes, detail: `pwritev2 and preadv2 with RWF_DONTCACHE work in ${absolute}` } : no(uncached);
   return {
     schema: 1,
     kernel: release(),
@@ -169,6 +185,8 @@ export function doctor(options?: DoctorOptions): DoctorReport {
     aio,
     directIo,
     realtimeSignals: { ...yes, detail: `SIGRTMIN ${rt.min} to SIGRTMAX ${rt.max}: ${rt.count} signals`, ...rt },
+    signalIo,
+    uncachedIo,
     limits: { nofile: limit('nofile'), sigpending: limit('sigpending'), memlock: limit('memlock') },
   };
 }
@@ -223,6 +241,8 @@ export function renderDoctor(report: DoctorReport): string {
     ['Linux AIO', verdict(report.aio), [...why(report.aio, 'linux-aio'), `aio-nr ${report.aio.aioNr ?? '?'} of aio-max-nr ${report.aio.aioMaxNr ?? '?'}`]],
     ['O_DIRECT', verdict(report.directIo), why(report.directIo, 'o_direct')],
     ['real-time signals', verdict(report.realtimeSignals), why(report.realtimeSignals, 'real-time-signals')],
+    ['signal-driven I/O', verdict(report.signalIo), why(report.signalIo, 'signal-driven-io')],
+    ['RWF_DONTCACHE', verdict(report.uncachedIo), why(report.uncachedIo, 'rwf_dontcache')],
     ['RLIMIT_NOFILE', '', [formatLimit(report.limits.nofile)]],
     ['RLIMIT_SIGPENDING', '', [formatLimit(report.limits.sigpending)]],
     ['RLIMIT_MEMLOCK', '', [formatLimit(report.limits.memlock)]],
@@ -243,7 +263,28 @@ export function renderDoctor(report: DoctorReport): string {
  * console.log(`usage: ${usage}`);
  * ```
  */
-export const usage = 'iomodes doctor [--json] [--path DIR]';
+export const usage = 'iomodes doctor [--json] [--path DIR] [--require CAP,...]  (CAP: io_uring, aio, direct, sigio, uncached)';
+
+/** What `--require` names, and where each verdict is in the report. */
+const CAPABILITIES = {
+  io_uring: (r: DoctorReport) => r.ioUring,
+  aio: (r: DoctorReport) => r.aio,
+  direct: (r: DoctorReport) => r.directIo,
+  sigio: (r: DoctorReport) => r.signalIo,
+  uncached: (r: DoctorReport) => r.uncachedIo,
+} as const;
+type Capability = keyof typeof CAPABILITIES;
+
+function parseRequire(list: string | undefined): Capability[] {
+  if (list === undefined) return [];
+  const names = list.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const name of names) {
+    if (!Object.hasOwn(CAPABILITIES, name)) {
+      throw codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `--require: unknown capability '${name}' (one of ${Object.keys(CAPABILITIES).join(', ')})`);
+    }
+  }
+  return names as Capability[];
+}
 
 /**
  * The `doctor` command as `lib/cli/main.ts` dispatches it: parses its
@@ -263,12 +304,19 @@ export const doctorCommand = {
   run(args: string[]): number {
     const { values } = parseArgs({
       args,
-      options: { json: { type: 'boolean' }, path: { type: 'string' } },
+      options: { json: { type: 'boolean' }, path: { type: 'string' }, require: { type: 'string' } },
       allowPositionals: false,
       strict: true,
     });
+    const required = parseRequire(values.require);
     const report = doctor(values.path === undefined ? {} : { path: values.path });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report));
-    return 0;
+    // For CI scripts that must know before they run: 1 when one is missing.
+    const missing = required.filter((name) => !CAPABILITIES[name](report).ok);
+    for (const name of missing) {
+      const v = CAPABILITIES[name](report);
+      process.stderr.write(`iomodes doctor: required ${name} is unavailable: ${v.reason} (${v.code}): ${v.detail}\n`);
+    }
+    return missing.length > 0 ? 1 : 0;
   },
 };

@@ -56,12 +56,14 @@ describe('iomodes doctor --json', () => {
   });
 
   it('prints one object with the documented keys, always present', () => {
-    expect(Object.keys(report)).toEqual(['schema', 'kernel', 'node', 'arch', 'ioUring', 'aio', 'directIo', 'realtimeSignals', 'limits']);
+    expect(Object.keys(report)).toEqual(['schema', 'kernel', 'node', 'arch', 'ioUring', 'aio', 'directIo', 'realtimeSignals', 'signalIo', 'uncachedIo', 'limits']);
     const verdict = ['ok', 'reason', 'code', 'errno', 'detail'];
     expect(Object.keys(report.ioUring)).toEqual([...verdict, 'features', 'featureCount', 'featureNames', 'sqEntries', 'cqEntries', 'ioUringDisabled', 'ioUringGroup', 'seccomp']);
     expect(Object.keys(report.aio)).toEqual([...verdict, 'aioNr', 'aioMaxNr']);
     expect(Object.keys(report.directIo)).toEqual([...verdict, 'path', 'dioMemAlign', 'dioOffsetAlign']);
     expect(Object.keys(report.realtimeSignals)).toEqual([...verdict, 'min', 'max', 'count']);
+    expect(Object.keys(report.signalIo)).toEqual([...verdict, 'signal']);
+    expect(Object.keys(report.uncachedIo)).toEqual(verdict);
     expect(Object.keys(report.limits)).toEqual(['nofile', 'sigpending', 'memlock']);
     expect(report.schema).toBe(1);
   });
@@ -120,6 +122,16 @@ describe('iomodes doctor --json', () => {
     expect(sh(`kill -l ${report.realtimeSignals.min}; kill -l ${report.realtimeSignals.max}`).stdout.split('\n')).toEqual(['RTMIN', 'RTMAX', '']);
   });
 
+  it('does a real round of signal-driven I/O, and tries RWF_DONTCACHE in the temp directory', () => {
+    if (!report.signalIo.ok && mayskip(`signal-driven I/O: ${report.signalIo.detail}`)) return;
+    expect(report.signalIo).toMatchObject({ ok: true, reason: null });
+    expect(report.signalIo.signal).toBeGreaterThanOrEqual(report.realtimeSignals.min);
+    expect(report.signalIo.signal).toBeLessThan(report.realtimeSignals.max);
+    expect(report.signalIo.detail).toMatch(/came back as signal \d+ carrying its fd/);
+    if (!report.uncachedIo.ok && mayskip(`RWF_DONTCACHE: ${report.uncachedIo.detail}`)) return;
+    expect(report.uncachedIo.detail).toContain(tmpdir());
+  });
+
   it('reports the limits /proc/self/limits shows for a child process', () => {
     expect(report.limits.nofile).toEqual(procLimit('Max open files'));
     expect(report.limits.sigpending).toEqual(procLimit('Max pending signals'));
@@ -133,7 +145,7 @@ describe('iomodes doctor (text)', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     const lines = r.stdout.trimEnd().split('\n');
-    const labels = ['kernel', 'node', 'io_uring', 'Linux AIO', 'O_DIRECT', 'real-time signals', 'RLIMIT_NOFILE', 'RLIMIT_SIGPENDING', 'RLIMIT_MEMLOCK'];
+    const labels = ['kernel', 'node', 'io_uring', 'Linux AIO', 'O_DIRECT', 'real-time signals', 'RLIMIT_NOFILE', 'RLIMIT_SIGPENDING', 'RLIMIT_MEMLOCK', 'signal-driven I/O', 'RWF_DONTCACHE'];
     const rows = labels.map((label) => lines.find((l) => l.startsWith(`${label} `)));
     expect(rows.every((row) => row !== undefined), r.stdout).toBe(true);
     // Every row's text starts in the same column.
@@ -317,6 +329,23 @@ describe('iomodes command line', () => {
       expect(r.stderr).toMatch(args.length ? /^iomodes: unknown command 'bogus'/ : /^iomodes: missing command/);
       expect(r.stderr).toContain('Usage: iomodes <command>');
     }
+  });
+
+  it('--require exits 0 when every named capability is there, 1 naming the one missing, 2 for an unknown name', () => {
+    const all = iomodes(['doctor', '--require', 'io_uring,aio,direct,sigio']);
+    if (all.status !== 0 && mayskip(`a capability is missing here: ${all.stderr}`)) return;
+    expect(all.stderr).toBe('');
+    // tmpfs refuses RWF_DONTCACHE (ENOTSUP): a capability that is missing there.
+    const shm = iomodes(['doctor', '--path', '/dev/shm', '--require', 'sigio,uncached', '--json']);
+    if (shm.status === 0) return; // a kernel whose tmpfs takes it
+    expect(shm.status).toBe(1);
+    expect(JSON.parse(shm.stdout).uncachedIo.ok).toBe(false);
+    expect(shm.stderr).toMatch(/^iomodes doctor: required uncached is unavailable: filesystem \(ENOTSUP\): .*tmpfs/);
+    expect(shm.stderr).not.toMatch(/sigio/);
+    const bad = iomodes(['doctor', '--require', 'io_uring,warp']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown capability 'warp'/);
+    expect(bad.stdout).toBe('');
   });
 
   it('exits 2 for an unknown option, a missing value or a stray argument', () => {
