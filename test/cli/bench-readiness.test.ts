@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FIO_PERCENTILES } from '../../lib/cli/bench/latency.js';
-import { READINESS_ENGINES, readinessUnavailable, runReadiness } from '../../lib/cli/bench/readiness.js';
+import { rampSeconds, READINESS_ENGINES, readinessUnavailable, runReadiness } from '../../lib/cli/bench/readiness.js';
 import type { JobResult, Progress, ReadinessEngine, ReadinessWorkload } from '../../lib/cli/bench/types.js';
 import { FD_SETSIZE, ioUringAvailable } from '../../lib/index.js';
 import { bad, mayskip } from '../helpers/index.js';
@@ -181,6 +181,21 @@ describe('abort', () => {
         }),
       ).rejects.toThrow('boom'),
     );
+  });
+});
+
+describe('the warm-up', () => {
+  it('is a fifth of the runtime, at most half a second', () => {
+    expect(rampSeconds(0.3)).toBeCloseTo(0.06);
+    expect(rampSeconds(2.5)).toBe(0.5);
+    expect(rampSeconds(60)).toBe(0.5);
+  });
+
+  it('is run before the measured runtime, not inside it', async () => {
+    const t0 = performance.now();
+    const job = await runReadiness('epoll', workload('tcp', { runtime: 1 }), {});
+    expect((performance.now() - t0) / 1000).toBeGreaterThanOrEqual(rampSeconds(1) + 1);
+    expect(job.elapsed).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -16,6 +16,8 @@
  *   the client makes `connections` sockets to 127.0.0.1:`port` itself.
  * - Once every connection is up it prints `ready` on stdout, then waits for
  *   one byte on its stdin ("go") and starts sending.
+ * - Any later byte on stdin ("mark": the warm-up is over) starts the
+ *   measurement afresh: counts, latencies, the clock and CPU time.
  * - End of file on stdin means stop (the parent closed its end, or died):
  *   it prints one line of JSON ({@link ClientReport}) and exits.
  *
@@ -129,7 +131,7 @@ function main(): void {
 
   const msg = Buffer.alloc(msgSize, 0x6d);
   const inbox = Buffer.allocUnsafe(64 * 1024);
-  const recorder = new LatencyRecorder();
+  let recorder = new LatencyRecorder();
   let roundTrips = 0;
   let lost = 0;
   let stopping = false;
@@ -196,15 +198,30 @@ function main(): void {
     if (p.rfd !== p.wfd && p.blocked) epoll.delete(p.wfd);
   }
 
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  let cpu0 = process.cpuUsage();
+  let t0 = performance.now();
   peers.forEach((p, i) => send(p, i));
   while (!stopping) {
     epoll.waitEach(256, -1, (data, events) => {
       if (stopping) return;
       if (data === CONTROL) {
-        // End of file (or anything else): stop now, count nothing more.
-        stopping = true;
+        let r: number | typeof WOULD_BLOCK;
+        try {
+          r = tryRead(CONTROL_FD, control);
+        } catch {
+          r = 0;
+        }
+        if (r === WOULD_BLOCK) return;
+        if (r === 0) {
+          // End of file: stop now, count nothing more.
+          stopping = true;
+          return;
+        }
+        // "mark": what came before was the warm-up.
+        recorder = new LatencyRecorder();
+        roundTrips = 0;
+        cpu0 = process.cpuUsage();
+        t0 = performance.now();
         return;
       }
       if (data < -1) {

@@ -22,11 +22,13 @@
  *   its fds 3, 4, ... through spawn's `stdio`, as bench/signal.mjs does.
  *   Accepting is not part of an echo round trip, so no engine is timed
  *   doing it.
- * - **The clock** starts when the server is ready and tells the client "go"
- *   (a byte on a control pipe, the client's stdin), and stops at the runtime,
- *   an abort or a failure; closing the control pipe then tells the client
- *   to stop and report. Round trips per second are the client's round trips
- *   over this clock's seconds.
+ * - **The clock**: the server, once ready, tells the client "go" (a byte on
+ *   a control pipe, the client's stdin); after a warm-up that is run but not
+ *   measured ({@link rampSeconds}, as fio's `ramp_time`) it sends "mark",
+ *   and both sides start counting afresh. The clock stops at the runtime, an
+ *   abort or a failure, and closing the control pipe tells the client at
+ *   once to stop and report. Round trips per second are the client's round
+ *   trips over this clock's seconds.
  *
  * Everything is released on every path — the client is killed if it has
  * not exited, and awaited; every fd made here is closed; each server closes
@@ -56,6 +58,17 @@ import type { DirectionResult, JobResult, ReadinessEngine, ReadinessWorkload, Ru
 
 /** Every readiness engine, in the order `iomodes bench --help` lists them. */
 export const READINESS_ENGINES: readonly ReadinessEngine[] = ['nonblocking', 'select', 'poll', 'epoll', 'sigio', 'coro', 'coro-uring', 'node-net'];
+
+/**
+ * The warm-up before the measured runtime, seconds: a fifth of the runtime,
+ * at most half a second. Its round trips are run but not counted: in the
+ * first tens of milliseconds both sides' hot loops are still interpreted
+ * (V8 compiles them as they run), and those slow round trips would
+ * otherwise be the p99 of a short run.
+ */
+export function rampSeconds(runtime: number): number {
+  return Math.min(0.5, runtime / 5);
+}
 
 /** How often `onProgress` is called while a job runs. */
 const PROGRESS_MS = 250;
@@ -236,10 +249,14 @@ class ReadinessRun implements ServeContext {
   #onReady: (() => void) | undefined;
   #stopRequested = false;
 
-  // The clock (performance.now() ms) and this process's CPU.
+  // The clock (performance.now() ms) and this process's CPU. #t0 is the
+  // mark, the end of the warm-up; undefined until then.
+  #started = false;
+  #rampEnd = Infinity;
   #t0: number | undefined;
   #t1: number | undefined;
   #deadline = Infinity;
+  #echoed0 = 0;
   #cpu0: NodeJS.CpuUsage | undefined;
   #cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
   #ended = false;
@@ -264,19 +281,23 @@ class ReadinessRun implements ServeContext {
   // ------------------------------------------------------- ServeContext
 
   go(): void {
-    if (this.#t0 !== undefined || this.#ended) return;
-    this.#cpu0 = process.cpuUsage();
-    this.#t0 = performance.now();
-    this.#deadline = this.#t0 + this.#workload.runtime * 1000;
+    if (this.#started || this.#ended) return;
+    this.#started = true;
+    this.#rampEnd = performance.now() + rampSeconds(this.#workload.runtime) * 1000;
     write(this.#control, Buffer.from('g'));
-    this.#armDeadline();
+    this.#arm();
     const progress = setInterval(() => this.#progress(), PROGRESS_MS);
     this.#timers.push(progress);
   }
 
   get stopped(): boolean {
     if (this.#ended) return true;
-    if (performance.now() >= this.#deadline) {
+    const now = performance.now();
+    if (this.#t0 === undefined) {
+      if (now >= this.#rampEnd) this.#mark(now);
+      return false;
+    }
+    if (now >= this.#deadline) {
       this.#end();
       return true;
     }
@@ -284,7 +305,8 @@ class ReadinessRun implements ServeContext {
   }
 
   sliceMs(): number {
-    return Math.max(1, Math.min(SLICE_MS, Math.ceil(this.#deadline - performance.now())));
+    const next = this.#t0 === undefined ? this.#rampEnd : this.#deadline;
+    return Math.max(1, Math.min(SLICE_MS, Math.ceil(next - performance.now())));
   }
 
   turn(): Promise<void> {
@@ -503,13 +525,31 @@ class ReadinessRun implements ServeContext {
     this.#control = -1;
   }
 
-  /** A Node timer may fire a fraction of a millisecond early by performance.now(): re-arm until the deadline has passed. */
-  #armDeadline(): void {
+  /**
+   * The warm-up is over: measure from here, on both sides. The runtime
+   * counts from this moment, however late it was noticed.
+   */
+  #mark(now: number): void {
+    this.#t0 = now;
+    this.#deadline = now + this.#workload.runtime * 1000;
+    this.#cpu0 = process.cpuUsage();
+    this.#echoed0 = this.echoed;
+    write(this.#control, Buffer.from('m'));
+  }
+
+  /**
+   * A timer for the next moment (the mark, then the deadline), for the
+   * servers on Node's loop; the synchronous ones notice by themselves. A
+   * Node timer may fire a fraction of a millisecond early by
+   * performance.now(): it re-arms until the moment has passed.
+   */
+  #arm(): void {
+    const next = this.#t0 === undefined ? this.#rampEnd : this.#deadline;
     const timer = setTimeout(
       () => {
-        if (!this.stopped) this.#armDeadline();
+        if (!this.stopped) this.#arm();
       },
-      Math.max(1, Math.ceil(this.#deadline - performance.now())),
+      Math.max(1, Math.ceil(next - performance.now())),
     );
     this.#timers.push(timer);
   }
@@ -517,7 +557,8 @@ class ReadinessRun implements ServeContext {
   #progress(): void {
     if (this.#ended || this.#t0 === undefined) return;
     try {
-      this.#options.onProgress?.({ engine: this.#engine, elapsed: (performance.now() - this.#t0) / 1000, ops: Math.floor(this.echoed / this.msgSize) });
+      const ops = Math.floor((this.echoed - this.#echoed0) / this.msgSize);
+      this.#options.onProgress?.({ engine: this.#engine, elapsed: (performance.now() - this.#t0) / 1000, ops });
     } catch (error) {
       this.fail(error);
     }
