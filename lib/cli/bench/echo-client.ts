@@ -24,7 +24,9 @@
  * @internal
  * @module
  */
+import { realpathSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { WOULD_BLOCK } from '../../errors.js';
 import { close, connect, finishConnect, setsockopt, socket } from '../../fd.js';
 import { Epoll } from '../../multiplex.js';
@@ -258,4 +260,5 @@ function stopEarly(epoll: Epoll<number>): void {
   epoll.close();
 }
 
-main();
+// Only when run as the child, never on import (readiness.ts imports its types only).
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) main();
