@@ -1,12 +1,19 @@
 /**
- * The charts of `iomodes bench --plot`: well-formed, escaped, and free of
- * NaN/Infinity on every edge case.
+ * The charts of `iomodes bench --plot`: well-formed, escaped, free of
+ * NaN/Infinity on every edge case, and — the proof that they draw —
+ * rendered by headless Chromium to a PNG whose pixels are checked.
+ *
+ * Set IOMODES_PLOT_KEEP=DIR to keep the rendered SVGs and PNGs there.
  */
+import { execFile } from 'node:child_process';
+import { accessSync, constants, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LatencyRecorder } from '../../lib/cli/bench/latency.js';
 import type { Engine, JobResult, Workload } from '../../lib/cli/bench/types.js';
 import { comparisonSvg, histogramSvg } from '../../lib/cli/plot.js';
-import { bad } from '../helpers/index.js';
+import { bad, mayskip, tmpDir, withoutPreload } from '../helpers/index.js';
 
 // ---------------------------------------------------------------------------
 // Synthetic results
@@ -351,6 +358,190 @@ describe('histogramSvg', () => {
       const ticks = walk(root).filter((e) => e.name === 'text' && e.attrs['text-anchor'] === 'middle' && e.attrs['font-size'] === '11' && !e.attrs['font-weight']);
       expect(ticks.length, name).toBeGreaterThanOrEqual(3);
       expect(ticks.length, name).toBeLessThanOrEqual(10);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Rendering: headless Chromium, and a PNG decoder for what it writes
+
+interface Image {
+  width: number;
+  height: number;
+  /** RGBA or RGB, 8 bits a channel. */
+  channels: number;
+  data: Uint8Array;
+}
+
+/** Decodes an 8-bit RGB or RGBA non-interlaced PNG (what Chromium's --screenshot writes). */
+function decodePng(png: Buffer): Image {
+  expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+  let pos = 8;
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat: Buffer[] = [];
+  while (pos < png.length) {
+    const length = png.readUInt32BE(pos);
+    const type = png.toString('latin1', pos + 4, pos + 8);
+    const data = png.subarray(pos + 8, pos + 8 + length);
+    pos += 12 + length;
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      const [depth, colour, , , interlace] = data.subarray(8, 13);
+      if (depth !== 8 || (colour !== 2 && colour !== 6) || interlace !== 0) throw new Error(`PNG: depth ${depth}, colour type ${colour}, interlace ${interlace}`);
+      channels = colour === 6 ? 4 : 3;
+    } else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  expect(raw.length).toBe(height * (stride + 1));
+  const out = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const row = y * stride;
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? out[row + i - channels]! : 0;
+      const b = y > 0 ? out[row - stride + i]! : 0;
+      const c = i >= channels && y > 0 ? out[row - stride + i - channels]! : 0;
+      let predictor: number;
+      switch (filter) {
+        case 0:
+          predictor = 0;
+          break;
+        case 1:
+          predictor = a;
+          break;
+        case 2:
+          predictor = b;
+          break;
+        case 3:
+          predictor = (a + b) >> 1;
+          break;
+        case 4: {
+          const p = a + b - c;
+          const pa = Math.abs(p - a);
+          const pb = Math.abs(p - b);
+          const pc = Math.abs(p - c);
+          predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          break;
+        }
+        default:
+          throw new Error(`PNG: filter ${filter} on row ${y}`);
+      }
+      out[row + i] = (line[i]! + predictor) & 0xff;
+    }
+  }
+  return { width, height, channels, data: out };
+}
+
+/** Counts the pixels in a box that pass `test(r, g, b)`. */
+function count(image: Image, box: { x0: number; y0: number; x1: number; y1: number }, test: (r: number, g: number, b: number) => boolean): number {
+  let hits = 0;
+  for (let y = box.y0; y < box.y1; y++) {
+    for (let x = box.x0; x < box.x1; x++) {
+      const i = (y * image.width + x) * image.channels;
+      if (test(image.data[i]!, image.data[i + 1]!, image.data[i + 2]!)) hits++;
+    }
+  }
+  return hits;
+}
+
+const nonWhite = (r: number, g: number, b: number): boolean => r < 245 || g < 245 || b < 245;
+/** The bars' #3b6fb6, give or take a little colour management. */
+const barColour = (r: number, g: number, b: number): boolean => Math.abs(r - 0x3b) <= 6 && Math.abs(g - 0x6f) <= 6 && Math.abs(b - 0xb6) <= 6;
+
+/** Debian's `chromium` (or `chromium-browser` elsewhere) on PATH. */
+function findChromium(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    for (const name of ['chromium', 'chromium-browser']) {
+      const path = join(dir, name);
+      try {
+        accessSync(path, constants.X_OK);
+        return path;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Renders an SVG file to an 800×450 PNG with headless Chromium, in a profile of its own. */
+function screenshot(chromium: string, svg: string, png: string, profile: string): Promise<void> {
+  const args = [
+    '--headless',
+    // root has no user namespace sandbox to give it
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--hide-scrollbars',
+    '--force-device-scale-factor=1',
+    `--user-data-dir=${profile}`,
+    '--window-size=800,450',
+    `--screenshot=${png}`,
+    `file://${svg}`,
+  ];
+  return new Promise((resolve, reject) => {
+    execFile(chromium, args, { env: withoutPreload(), timeout: 90_000, encoding: 'utf8' }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`${chromium} failed: ${err.message}\n${stderr.slice(-2000)}`));
+      else resolve();
+    });
+  });
+}
+
+describe('the charts in headless Chromium', () => {
+  it('render to 800×450 PNGs with the bars and the histogram drawn', { timeout: 120_000 }, async () => {
+    const chromium = findChromium();
+    if (chromium === undefined && mayskip('chromium is not installed (.ci/run installs Debian\'s chromium package)')) return;
+    const dir = tmpDir();
+    const charts = {
+      comparison: comparisonSvg(comparison()),
+      histogram: histogramSvg(job('io_uring', 184_000, { medianNs: 90_000, ops: 50_000 })),
+    };
+    // Both at once: each Chromium takes a few seconds, mostly starting up.
+    await Promise.all(
+      Object.entries(charts).map(([name, svg]) => {
+        writeFileSync(join(dir, `${name}.svg`), svg);
+        mkdirSync(join(dir, `profile-${name}`));
+        return screenshot(chromium!, join(dir, `${name}.svg`), join(dir, `${name}.png`), join(dir, `profile-${name}`));
+      }),
+    );
+    const keep = process.env.IOMODES_PLOT_KEEP;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      for (const name of Object.keys(charts)) {
+        for (const ext of ['svg', 'png']) copyFileSync(join(dir, `${name}.${ext}`), join(keep, `plot-${name}.${ext}`));
+      }
+    }
+
+    const comparisonPng = decodePng(readFileSync(join(dir, 'comparison.png')));
+    expect([comparisonPng.width, comparisonPng.height]).toEqual([800, 450]);
+    // The bars' area: below the subtitle, above the axis labels, between the engine labels and the ratio column.
+    const bars = { x0: 100, y0: 84, x1: 670, y1: 396 };
+    const area = (bars.x1 - bars.x0) * (bars.y1 - bars.y0);
+    expect(count(comparisonPng, bars, nonWhite) / area).toBeGreaterThan(0.15);
+    // The five bars: 100k, 184k, 171.5k, 62.3k and 9.87k of a 200k axis, about 60% of the band each.
+    expect(count(comparisonPng, bars, barColour) / area).toBeGreaterThan(0.12);
+    // Text drew: the title line is not blank.
+    expect(count(comparisonPng, { x0: 0, y0: 8, x1: 800, y1: 34 }, nonWhite)).toBeGreaterThan(500);
+
+    const histogramPng = decodePng(readFileSync(join(dir, 'histogram.png')));
+    expect([histogramPng.width, histogramPng.height]).toEqual([800, 450]);
+    const plot = { x0: 66, y0: 104, x1: 776, y1: 398 };
+    expect(count(histogramPng, plot, barColour)).toBeGreaterThan(3000);
+    // The three markers' colours (green, orange, red) each drew.
+    for (const [r, g, b] of [
+      [0x1a, 0x7f, 0x37],
+      [0xbc, 0x4c, 0x00],
+      [0xcf, 0x22, 0x2e],
+    ] as const) {
+      expect(count(histogramPng, { x0: 0, y0: 50, x1: 800, y1: 400 }, (pr, pg, pb) => Math.abs(pr - r) <= 8 && Math.abs(pg - g) <= 8 && Math.abs(pb - b) <= 8)).toBeGreaterThan(40);
     }
   });
 });
