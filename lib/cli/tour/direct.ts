@@ -25,6 +25,10 @@ function readAll(fd: number, buf: Buffer, size: number): number {
   return now() - t0;
 }
 
+function best(run: () => number): number {
+  return Math.min(run(), run());
+}
+
 function percent(fd: number): number {
   const r = residency(fd);
   return r.pages === 0 ? 0 : (100 * r.resident) / r.pages;
@@ -50,40 +54,53 @@ export const direct: TourPart = {
     let dfd = -1;
     try {
       const mb = size / 1e6;
-      dropCache(fd);
-      const before = percent(fd);
-      const coldMs = readAll(fd, buf, size);
+      // Each read the better of two, so a busy machine's hiccup does not decide the story.
+      let before = 100;
+      const coldMs = best(() => {
+        dropCache(fd);
+        before = percent(fd);
+        return readAll(fd, buf, size);
+      });
       const afterCold = percent(fd);
       ctx.checkpoint();
-      const warmMs = readAll(fd, buf, size);
+      const warmMs = best(() => readAll(fd, buf, size));
       ctx.checkpoint();
       const probe = directIoAvailable(ctx.dir);
       let directMs = NaN;
       let afterDirect = NaN;
       let fallback: string | null = null;
       if (probe.ok) {
-        dropCache(fd);
         dfd = openDirect(path, 'r');
-        directMs = readAll(dfd, buf, size);
+        dropCache(fd);
+        directMs = best(() => readAll(dfd, buf, size));
         afterDirect = percent(fd);
       } else {
         fallback = `O_DIRECT is refused in ${ctx.dir} (${probe.reason}: ${probe.detail}); only the buffered reads were measured`;
       }
       const evicts = before < 1;
-      const narrative = [
-        evicts
-          ? `After posix_fadvise(DONTNEED), mincore(2) saw ${num(before)}% of the file in the page cache. A buffered read of it (pread, 1 MiB at a time) took ${num(coldMs)} ms (${num(mb / (coldMs / 1000))} MB/s): device → page cache → buffer, and the cache kept a copy: ${num(afterCold)}% resident after.`
-          : `The file stayed ${num(before)}% in the page cache despite posix_fadvise(DONTNEED): on this filesystem (a tmpfs?) the page cache is the file's only home, so there is no device to read from. A buffered read took ${num(coldMs)} ms.`,
-        `Read again, warm: ${num(warmMs)} ms (${num(mb / (warmMs / 1000))} MB/s), ${num(coldMs / warmMs)}× the cold read: only the copy from the cache to the buffer is left.`,
-        probe.ok
-          ? `With O_DIRECT (openDirect, a 4096-aligned buffer from allocAligned), after dropping the cache again: ${num(directMs)} ms (${num(mb / (directMs / 1000))} MB/s), device → buffer by DMA${evicts ? `, and the cache stayed at ${num(afterDirect)}%: no copy went through it` : '; the pages stayed resident, as this filesystem has nothing else'}.`
-          : `O_DIRECT is refused here (${probe.reason}): ${probe.detail}. iomodes doctor --path DIR finds a filesystem that takes it.`,
-      ];
+      const directRate = `${num(directMs)} ms (${num(mb / (directMs / 1000))} MB/s)`;
+      const narrative = evicts
+        ? [
+            `After posix_fadvise(DONTNEED), mincore(2) saw ${num(before)}% of the file in the page cache. A buffered read of it (pread, 1 MiB at a time) took ${num(coldMs)} ms (${num(mb / (coldMs / 1000))} MB/s): device → page cache → buffer, and the cache kept a copy: ${num(afterCold)}% resident after.`,
+            coldMs / warmMs >= 1.2
+              ? `Read again, warm: ${num(warmMs)} ms (${num(mb / (warmMs / 1000))} MB/s), ${num(coldMs / warmMs)}× as fast as the cold read: only the copy from the cache to the buffer is left.`
+              : `Read again, warm: ${num(warmMs)} ms (${num(mb / (warmMs / 1000))} MB/s), no faster than the cold read: this disk delivers about as fast as a memory copy (or the machine was busy), so the cache saves little time here.`,
+            probe.ok
+              ? `With O_DIRECT (openDirect, a 4096-aligned buffer from allocAligned), after dropping the cache again: ${directRate}, device → buffer by DMA, and the cache stayed at ${num(afterDirect)}%: no copy went through it${directMs > coldMs * 1.2 ? '; slower than the buffered read, as one request at a time gets no readahead working ahead of it' : ''}.`
+              : `O_DIRECT is refused here (${probe.reason}): ${probe.detail}. iomodes doctor --path DIR finds a filesystem that takes it.`,
+          ]
+        : [
+            `The file stayed ${num(before)}% in the page cache despite posix_fadvise(DONTNEED): on this filesystem (a tmpfs?) the page cache is the file's only home, so there is no device, and no extra copy to save.`,
+            `A buffered read (pread, 1 MiB at a time) took ${num(coldMs)} ms, and again ${num(warmMs)} ms (${num(mb / (warmMs / 1000))} MB/s): both are copies from those pages to the buffer.`,
+            probe.ok
+              ? `With O_DIRECT (openDirect, a 4096-aligned buffer from allocAligned): ${directRate}; the filesystem takes the flag but copies from its pages all the same, which stay ${num(afterDirect)}% resident. Run the tour with TMPDIR on a disk filesystem to see the difference.`
+              : `O_DIRECT is refused here (${probe.reason}): ${probe.detail}. Run the tour with TMPDIR on a disk filesystem to see it.`,
+          ];
       const headline = probe.ok ? fig(`O_DIRECT read of ${mib(size)}`, mb / (directMs / 1000), 'MB/s') : fig(`buffered cold read of ${mib(size)}`, mb / (coldMs / 1000), 'MB/s');
       return {
         syscalls: ['fdatasync', 'posix_fadvise(DONTNEED)', 'mincore', 'pread64', ...(probe.ok ? ['openat(O_DIRECT)', 'pread64 (O_DIRECT)'] : [])],
         blocked: true,
-        waited: probe.ok ? 'the thread, in pread, for the device' : 'the thread, in pread, for the page cache',
+        waited: evicts ? 'the thread, in pread, for the device' : 'the thread, in pread, for a memory copy',
         figure: headline,
         figures: [
           fig('buffered, cold', mb / (coldMs / 1000), 'MB/s'),
