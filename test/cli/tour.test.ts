@@ -16,7 +16,7 @@ import { expectCode, mayskip, root } from '../helpers/index.js';
 const main = join(root, 'dist/cli/main.js');
 const PARTS = ['blocking', 'nonblocking', 'multiplexing', 'signal-driven', 'asynchronous', 'direct', 'event-loop', 'coroutines'];
 const MODELS = ['blocking I/O', 'non-blocking I/O', 'I/O multiplexing', 'signal-driven I/O', 'asynchronous I/O', 'cache I/O vs direct I/O', 'event-driven', 'coroutines'];
-const UNITS = ['ms', 'µs', 'ns', 'MB/s', 'calls', '%', 'times'];
+const UNITS = ['ms', 'µs', 'ns', 'MB/s', 'calls', '%', 'times', 'turns'];
 /** Generous: the target is 20 s on a 2-core machine, and the tests run under load. */
 const BOUND_MS = 60_000;
 let scratch: string;

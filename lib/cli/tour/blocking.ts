@@ -8,7 +8,7 @@
 import { close, pipe, read } from '../../index.js';
 import { now } from './peer.js';
 import type { TourPart } from './types.js';
-import { delay, fig, num } from './util.js';
+import { delay, fig, num, threadSpan } from './util.js';
 
 /** How long the worker waits before writing. */
 const WRITE_AFTER_MS = 100;
@@ -36,9 +36,11 @@ export const blocking: TourPart = {
       const timerSetAt = now();
       const timer = setTimeout(() => (firedAt = now()), TIMER_MS);
       const wrote = ctx.peer.writeLater(w, WRITE_AFTER_MS, 'hello');
+      const span = threadSpan();
       const t0 = now();
       const n = read(r, buf); // sleeps in the kernel until the worker writes
       const t1 = now();
+      const thread = span();
       const { at } = await ctx.wait(wrote);
       // The overdue timer runs on the loop's next timers phase.
       await delay(0);
@@ -51,11 +53,15 @@ export const blocking: TourPart = {
         blocked: true,
         waited: 'the main thread, asleep in read(2)',
         figure: fig('blocked in read(2)', blockedMs, 'ms'),
-        figures: [fig('wake-up after the write', wakeUs, 'µs'), fig('a 10 ms timer fired late by', lateMs, 'ms')],
+        figures: [
+          fig('wake-up after the write', wakeUs, 'µs'),
+          fig('a 10 ms timer fired late by', lateMs, 'ms'),
+          ...(thread === undefined ? [] : [fig('thread asleep in read(2)', thread.sleptMs, 'ms')]),
+        ],
         narrative: [
           'The main thread called read(2) on an empty pipe; with nothing to read, the kernel put the thread to sleep.',
           `A worker thread wrote ${n} bytes ${WRITE_AFTER_MS} ms later; the kernel woke the reader, and read returned ${n} bytes ${num(wakeUs)} µs after the write.`,
-          `The thread was blocked for ${num(blockedMs)} ms, and Node's event loop with it: a ${TIMER_MS} ms timer fired ${num(lateMs)} ms late.`,
+          `The thread was blocked for ${num(blockedMs)} ms${thread === undefined ? '' : ` (asleep for ${num(thread.sleptMs)} ms of it, says the scheduler)`}, and Node's event loop with it: a ${TIMER_MS} ms timer fired ${num(lateMs)} ms late.`,
           'Simple and cheap per call, but one thread per wait: fine in a script or a Worker, not on a server\'s main thread.',
         ],
         summary: `blocked ${num(blockedMs)} ms; a 10 ms timer ${num(lateMs)} ms late`,

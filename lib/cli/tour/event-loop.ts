@@ -130,7 +130,7 @@ async function nodeLoop(ctx: TourContext): Promise<number> {
 export const eventLoop: TourPart = {
   name: 'event-loop',
   model: 'event-driven',
-  title: `a token passed ${HOPS} times round ${RING} socketpairs: a queue, a loop, handlers`,
+  title: `a token passed ${num(HOPS)} times round ${RING} socketpairs: a queue, a loop, handlers`,
   async run(ctx) {
     const ownUs = ownLoop();
     ctx.checkpoint();
@@ -144,7 +144,7 @@ export const eventLoop: TourPart = {
       figure: fig('per event, coroutine hub', hubUs, 'µs'),
       figures: [fig('per event, hand-made loop', ownUs, 'µs'), fig("per event, Node's loop", nodeUs, 'µs')],
       narrative: [
-        `The event-driven model: a loop takes ready events from a queue and hands each to its handler; a handler does a little non-blocking work, may cause new events, and returns. Here a token went ${HOPS} times round a ring of ${RING} socketpairs, each hop one event.`,
+        `The event-driven model: a loop takes ready events from a queue and hands each to its handler; a handler does a little non-blocking work, may cause new events, and returns. Here a token went ${num(HOPS)} times round a ring of ${RING} socketpairs, each hop one event.`,
         `A loop written by hand (epoll_wait fills the queue; a Map from fd to handler dispatches): ${num(ownUs)} µs an event.`,
         `The coroutine hub, whose handlers are tasks parked in read until their fd is ready: ${num(hubUs)} µs an event. Node's own loop (libuv's epoll), 'data' events dispatched to listeners of net.Socket: ${num(nodeUs)} µs.`,
         'No handler ever blocked; only the loop itself sleeps in epoll_wait, and only when its queue is empty.',

@@ -4,6 +4,8 @@
  * @internal
  * @module
  */
+import { readFileSync } from 'node:fs';
+import { now } from './peer.js';
 import type { TourFigure } from './types.js';
 
 /**
@@ -83,4 +85,61 @@ export function nextTurn(): Promise<void> {
  */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * This thread's time on a CPU and waiting for one, in milliseconds, from
+ * `/proc/thread-self/schedstat`; `undefined` where the kernel does not keep
+ * it (`CONFIG_SCHED_INFO=n`). Elapsed time minus both is the time the
+ * thread slept: blocked in the kernel.
+ *
+ * @example
+ * ```ts
+ * const a = threadTimes(), t0 = now(); work(); const b = threadTimes();
+ * const sleptMs = now() - t0 - (b.runMs - a.runMs) - (b.waitMs - a.waitMs);
+ * ```
+ */
+export function threadTimes(): { runMs: number; waitMs: number } | undefined {
+  // The kernel adds a running thread's current slice to its total only when
+  // it is descheduled (or at a tick): a 10 µs futex wait brings it up to date.
+  Atomics.wait(nap, 0, 0, 0.01);
+  try {
+    const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(/\s+/).map(Number);
+    if (!Number.isFinite(run) || !Number.isFinite(wait)) return undefined;
+    return { runMs: run! / 1e6, waitMs: wait! / 1e6 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a thread did over an interval: ran, waited for a CPU, slept. */
+export interface ThreadSpan {
+  ms: number;
+  runMs: number;
+  waitMs: number;
+  sleptMs: number;
+}
+
+/**
+ * Starts watching this thread's scheduling; the returned function ends the
+ * span and says how it was spent, or `undefined` without schedstat.
+ *
+ * @example
+ * ```ts
+ * const span = threadSpan(); read(fd, buf); console.log(span()?.sleptMs);
+ * ```
+ */
+export function threadSpan(): () => ThreadSpan | undefined {
+  const a = threadTimes();
+  const t0 = now();
+  return () => {
+    const ms = now() - t0;
+    const b = threadTimes();
+    if (a === undefined || b === undefined) return undefined;
+    const runMs = b.runMs - a.runMs;
+    const waitMs = b.waitMs - a.waitMs;
+    return { ms, runMs, waitMs, sleptMs: Math.max(0, ms - runMs - waitMs) };
+  };
 }
