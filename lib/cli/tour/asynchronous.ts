@@ -10,7 +10,7 @@
 import { close, createAsyncIo, dropCache, open, pipe, residency } from '../../index.js';
 import { now } from './peer.js';
 import type { TourContext, TourPart } from './types.js';
-import { fig, mib, nextTurn, num, threadSpan, type ThreadSpan } from './util.js';
+import { dur, fig, mib, nextTurn, num, threadSpan, type ThreadSpan } from './util.js';
 
 const CHUNK = 1 << 20;
 const CHUNKS = 16;
@@ -111,7 +111,7 @@ export const asynchronous: TourPart = {
           `The completions were reaped on the loop as they came, iomodes copying each read from its native bounce buffer into the JS buffer before settling its promise${
             file.thread === undefined ? '' : ` (the scheduler's account of those ${num(file.thread.ms)} ms: ran ${num(file.thread.runMs)}, waited ${num(file.thread.waitMs)} for a CPU, slept ${num(file.thread.sleptMs)})`
           }.`,
-          `Then a read of an empty pipe, handed over the same way: ${who} held it until a worker wrote ${WRITE_AFTER_MS} ms later, and the completion came back through an eventfd on Node's loop ${num(latencyUs)} µs after the write, the ${n} bytes already in the buffer.`,
+          `Then a read of an empty pipe, handed over the same way: ${who} held it until a worker wrote ${WRITE_AFTER_MS} ms later, and the completion came back through an eventfd on Node's loop ${dur(latencyUs / 1000)} after the write, the ${n} bytes already in the buffer.`,
           `Meanwhile the thread did ${piped.turns} slices of other work, turning Node's loop between them, where a blocking read would have allowed none${
             t === undefined ? '' : ` (the scheduler's account of those ${num(t.ms)} ms: ran ${num(t.runMs)}, waited ${num(t.waitMs)} for a CPU, slept ${num(t.sleptMs)})`
           }.`,

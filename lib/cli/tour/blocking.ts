@@ -8,7 +8,7 @@
 import { close, pipe, read } from '../../index.js';
 import { now } from './peer.js';
 import type { TourPart } from './types.js';
-import { delay, fig, num, threadSpan } from './util.js';
+import { delay, dur, fig, num, threadSpan } from './util.js';
 
 /** How long the worker waits before writing. */
 const WRITE_AFTER_MS = 100;
@@ -60,7 +60,7 @@ export const blocking: TourPart = {
         ],
         narrative: [
           'The main thread called read(2) on an empty pipe; with nothing to read, the kernel put the thread to sleep.',
-          `A worker thread wrote ${n} bytes ${WRITE_AFTER_MS} ms later; the kernel woke the reader, and read returned ${n} bytes ${num(wakeUs)} µs after the write.`,
+          `A worker thread wrote ${n} bytes when its ${WRITE_AFTER_MS} ms timer fired; the kernel woke the reader, and read returned them ${dur(wakeUs / 1000)} after the write.`,
           `The thread was blocked for ${num(blockedMs)} ms${thread === undefined ? '' : ` (asleep for ${num(thread.sleptMs)} ms of it, says the scheduler)`}, and Node's event loop with it: a ${TIMER_MS} ms timer fired ${num(lateMs)} ms late.`,
           'Simple and cheap per call, but one thread per wait: fine in a script or a Worker, not on a server\'s main thread.',
         ],

@@ -148,8 +148,8 @@ export const coroutines: TourPart = {
       figures: [fig('sequential fetch', sequentialMs, 'ms'), fig('switchTo', switchNs, 'ns'), fig('gevent sleeps, total', sleepMs, 'ms')],
       narrative: [
         `greenlet: two tasks handed control to each other with switchTo ${num(2 * SWITCH_ROUNDS)} times, ${num(switchNs)} ns a switch; control moved only where the code said so.`,
-        `gevent: three functions sleeping ${SLEEPS.map(([, ms]) => ms).join(', ')} ms ran as "${order.join(', ')}", in ${num(sleepMs)} ms, not ${sleepSum}: each sleep parked one task and let the others run.`,
-        `Fetch: three local TCP servers answer after ${SERVER_DELAYS.join(', ')} ms. One task per server, all at once: ${num(concurrentMs)} ms, about the slowest (${slowest}); one after the other: ${num(sequentialMs)} ms, about the sum (${sum}).`,
+        `gevent: three functions sleeping ${SLEEPS.map(([, ms]) => ms).join(', ')} ms ran as "${order.join(', ')}": each sleep parked one task and let the others run, so they took ${num(sleepMs)} ms${sleepMs < sleepSum ? `, not ${sleepSum}` : ` (timers fired late on this busy machine; one after the other they would take ${sleepSum} at least)`}.`,
+        `Fetch: three local TCP servers answer after ${SERVER_DELAYS.join(', ')} ms. One task per server, all at once: ${num(concurrentMs)} ms${concurrentMs < sum ? `, about the slowest (${slowest}) rather than the sum` : ' (this busy machine ran late)'}; one after the other: ${num(sequentialMs)} ms, at least the sum (${sum}).`,
         `Each read that found no data (EAGAIN) parked its task until the hub's epoll_wait saw the socket ready; meanwhile the others ran. Pages: ${pages.map((p) => `"${p}"`).join(', ')}.`,
       ],
       summary: `fetch ×${SERVER_DELAYS.length}: ${num(concurrentMs)} ms at once, ${num(sequentialMs)} in turn; switch ${num(switchNs)} ns`,

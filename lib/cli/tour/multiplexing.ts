@@ -9,7 +9,7 @@
 import { close, Epoll, FD_SETSIZE, poll, POLL, select, socketpair, tryRead, WOULD_BLOCK } from '../../index.js';
 import { now } from './peer.js';
 import type { TourPart } from './types.js';
-import { fig, num } from './util.js';
+import { dur, fig, num } from './util.js';
 
 const PAIRS = 100;
 const WRITE_AFTER_MS = 50;
@@ -79,7 +79,7 @@ export const multiplexing: TourPart = {
         ],
         narrative: [
           `One thread, ${PAIRS} non-blocking socketpairs, the read ends registered once with an epoll. Instead of blocking in read on one of them, the thread blocked in epoll_wait(2) for any of them: ${num(blockedMs)} ms.`,
-          `A worker wrote to pair #${k}; epoll_wait returned ${num(wakeUs)} µs later with exactly that one fd, and a non-blocking read took its byte.`,
+          `A worker wrote to pair #${k}; epoll_wait returned ${dur(wakeUs / 1000)} later with exactly that one fd, and a non-blocking read took its byte.`,
           `With that fd ready, ${selectPart}poll(2) ${num(pollUs)} µs, epoll_wait(2) ${num(epollUs)} µs: select and poll hand the kernel all ${PAIRS} fds on every call and it checks each; epoll keeps the list in the kernel and returns only the ready one.`,
         ],
         summary: selectable

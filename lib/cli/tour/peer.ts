@@ -18,8 +18,10 @@ const { writeSync } = require('node:fs');
 parentPort.on('message', ({ id, fd, ms, data }) => {
   setTimeout(() => {
     try {
+      // Timed just before the write: the woken reader may run before this thread gets back from write(2).
+      const at = Number(process.hrtime.bigint()) / 1e6;
       const n = writeSync(fd, data);
-      parentPort.postMessage({ id, at: Number(process.hrtime.bigint()) / 1e6, n });
+      parentPort.postMessage({ id, at, n });
     } catch (err) {
       parentPort.postMessage({ id, error: String(err && err.message || err) });
     }
@@ -41,7 +43,7 @@ export function now(): number {
 
 /** When and how much the peer wrote. */
 export interface PeerWrite {
-  /** {@link now} at the moment `write(2)` returned in the worker. */
+  /** {@link now} just before the worker called `write(2)`. */
   at: number;
   /** Bytes written. */
   n: number;

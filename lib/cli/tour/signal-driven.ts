@@ -9,7 +9,7 @@
 import { close, SignalIo, socketpair, tryRead, WOULD_BLOCK, type SignalIoEvent } from '../../index.js';
 import { now } from './peer.js';
 import type { TourPart } from './types.js';
-import { fig, num } from './util.js';
+import { dur, fig, num } from './util.js';
 
 const WRITE_AFTER_MS = 50;
 const INTERVAL_MS = 5;
@@ -95,7 +95,7 @@ export const signalDriven: TourPart = {
         narrative: [
           `fcntl set F_SETSIG (signal ${sio.signal}), F_SETOWN_EX (this thread, tid ${sio.threadId}) and O_ASYNC on one end of a socketpair. Then the thread went on with Node's loop, not waiting on the fd: a ${INTERVAL_MS} ms interval ran ${ticksSeen} times in ${num(waitedMs)} ms.`,
           `A worker wrote ${write.n} bytes; ${how}.`,
-          `iomodes' handler passed it through a self-pipe to the 'io' listener, ${num(latencyUs)} µs after the write; the listener read until EAGAIN: ${bytes} bytes.`,
+          `iomodes' handler passed it through a self-pipe to the 'io' listener, ${dur(latencyUs / 1000)} after the write; the listener read until EAGAIN: ${bytes} bytes.`,
         ],
         summary: `write to handler ${num(latencyUs)} µs, loop free`,
         fallback,

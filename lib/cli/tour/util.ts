@@ -143,3 +143,16 @@ export function threadSpan(): () => ThreadSpan | undefined {
     return { ms, runMs, waitMs, sleptMs: Math.max(0, ms - runMs - waitMs) };
   };
 }
+
+/**
+ * A duration for a sentence, in µs below a millisecond, else in ms.
+ *
+ * @example
+ * ```ts
+ * dur(0.423); // '423 µs'
+ * dur(75.68); // '75.7 ms'
+ * ```
+ */
+export function dur(ms: number): string {
+  return ms < 1 ? `${num(ms * 1000)} µs` : `${num(ms)} ms`;
+}
