@@ -97,7 +97,7 @@ export const signalDriven: TourPart = {
           `A worker wrote ${write.n} bytes; ${how}.`,
           `iomodes' handler passed it through a self-pipe to the 'io' listener, ${dur(latencyUs / 1000)} after the write; the listener read until EAGAIN: ${bytes} bytes.`,
         ],
-        summary: `write to handler ${num(latencyUs)} µs, loop free`,
+        summary: `write to handler ${dur(latencyUs / 1000)}, loop free`,
         fallback,
       };
     } finally {
