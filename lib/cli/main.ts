@@ -10,6 +10,7 @@
  */
 import { IoError } from '../errors.js';
 import { doctorCommand } from './doctor.js';
+import { tourCommand } from './tour.js';
 
 /** One subcommand: `run` gets the arguments after its name and returns the exit code. */
 export interface Command {
@@ -25,10 +26,10 @@ export interface Command {
  *
  * @example
  * ```ts
- * commands.map((c) => c.name); // ['doctor']
+ * commands.map((c) => c.name); // ['doctor', 'tour']
  * ```
  */
-export const commands: readonly Command[] = [doctorCommand];
+export const commands: readonly Command[] = [doctorCommand, tourCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
