@@ -9,6 +9,7 @@
  * @module
  */
 import { IoError } from '../errors.js';
+import { benchCommand } from './bench.js';
 import { doctorCommand } from './doctor.js';
 
 /** One subcommand: `run` gets the arguments after its name and returns the exit code. */
@@ -25,10 +26,10 @@ export interface Command {
  *
  * @example
  * ```ts
- * commands.map((c) => c.name); // ['doctor']
+ * commands.map((c) => c.name); // ['doctor', 'bench']
  * ```
  */
-export const commands: readonly Command[] = [doctorCommand];
+export const commands: readonly Command[] = [doctorCommand, benchCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -36,7 +37,8 @@ function help(): string {
     'Usage: iomodes <command> [options]',
     '',
     'Commands:',
-    ...commands.flatMap((c) => [`  ${c.name.padEnd(width)}  ${c.summary}`, `  ${' '.repeat(width)}  ${c.usage}`]),
+    // A usage of several lines keeps its indentation under the first.
+    ...commands.flatMap((c) => [`  ${c.name.padEnd(width)}  ${c.summary}`, `  ${' '.repeat(width)}  ${c.usage.replaceAll('\n', `\n  ${' '.repeat(width)}  `)}`]),
     '',
     'Run iomodes <command> --help for one command.',
     '',
