@@ -463,7 +463,8 @@ describe('iomodes bench, interrupted with Ctrl-C', () => {
   it(
     'stops the running job, prints what it measured marked interrupted, removes its temporary file, exits 130',
     async () => {
-      const r = await interrupt(['--engine', 'threadpool', '--rw', 'randread', '--runtime', '60s', '--size', '16m'], hasTempFile, 1500);
+      // A write job: no file to fill first, so 1.5 s after the file appears it is measuring.
+      const r = await interrupt(['--engine', 'threadpool', '--rw', 'randwrite', '--runtime', '60s', '--size', '16m'], hasTempFile, 1500);
       expect(r.signal).toBeNull();
       expect(r.status).toBe(130);
       // Long before the 60 s runtime.
