@@ -191,8 +191,17 @@ export function doctor(options?: DoctorOptions): DoctorReport {
   };
 }
 
-/** How to turn each "no" into a "yes"; docs/doctor.md explains them at length. */
-const fixes: Partial<Record<UnavailableReason, string>> = {
+/**
+ * How to turn each "no" into a "yes"; docs/doctor.md explains them at
+ * length. `iomodes bench` gives the same advice for an engine it cannot run.
+ *
+ * @example
+ * ```ts
+ * import { fixes } from './doctor.js';
+ * fixes.seccomp; // "allow the syscall in the container's seccomp profile, …"
+ * ```
+ */
+export const fixes: Partial<Record<UnavailableReason, string>> = {
   seccomp: "allow the syscall in the container's seccomp profile, or run with --security-opt seccomp=unconfined",
   sysctl: 'sysctl -w kernel.io_uring_disabled=0, or join the kernel.io_uring_group group',
   memlock: 'raise RLIMIT_MEMLOCK (ulimit -l, or --ulimit memlock=-1 for a container)',

@@ -9,6 +9,7 @@
  * @module
  */
 import { IoError } from '../errors.js';
+import { benchCommand } from './bench.js';
 import { doctorCommand } from './doctor.js';
 import { tourCommand } from './tour.js';
 
@@ -26,10 +27,10 @@ export interface Command {
  *
  * @example
  * ```ts
- * commands.map((c) => c.name); // ['doctor', 'tour']
+ * commands.map((c) => c.name); // ['doctor', 'tour', 'bench']
  * ```
  */
-export const commands: readonly Command[] = [doctorCommand, tourCommand];
+export const commands: readonly Command[] = [doctorCommand, tourCommand, benchCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -37,7 +38,8 @@ function help(): string {
     'Usage: iomodes <command> [options]',
     '',
     'Commands:',
-    ...commands.flatMap((c) => [`  ${c.name.padEnd(width)}  ${c.summary}`, `  ${' '.repeat(width)}  ${c.usage}`]),
+    // A usage of several lines keeps its indentation under the first.
+    ...commands.flatMap((c) => [`  ${c.name.padEnd(width)}  ${c.summary}`, `  ${' '.repeat(width)}  ${c.usage.replaceAll('\n', `\n  ${' '.repeat(width)}  `)}`]),
     '',
     'Run iomodes <command> --help for one command.',
     '',
