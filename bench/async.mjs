@@ -41,7 +41,7 @@ import { open as fsOpen } from 'node:fs/promises';
 import { randomFillSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { loadIomodes, median, numberOption, pairedRatio, perSecond, table, secondsOption } from './lib.mjs';
+import { loadIomodes, median, numberOption, pairedRatio, perSecond, table, secondsOption, directIoDir } from './lib.mjs';
 
 const io = await loadIomodes();
 const { LinuxAio, O, PosixAio, Ring, ThreadpoolIo } = io;
@@ -55,21 +55,9 @@ const DEPTHS = [1, 32];
 const slotMs = seconds * 1000;
 
 // The file --------------------------------------------------------------------
-let base;
-let directNote = '';
-for (const candidate of ['/var/tmp', process.cwd()]) {
-  let probe;
-  try {
-    probe = io.directIoAvailable(candidate);
-  } catch (err) {
-    probe = { ok: false, detail: err.message };
-  }
-  if (probe.ok) {
-    base = candidate;
-    break;
-  }
-  directNote += `${candidate}: ${probe.detail}\n`;
-}
+const found = directIoDir(io);
+let base = found.base;
+const directNote = found.refused;
 const direct = base !== undefined;
 if (!direct) {
   base = '/var/tmp';

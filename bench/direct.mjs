@@ -64,21 +64,10 @@ import { closeSync, constants as fsConstants, mkdtempSync, openSync, readSync, r
 import { randomFillSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { loadIomodes, median, numberOption, pairedRatio, perSecond, table } from './lib.mjs';
+import { loadIomodes, median, numberOption, pairedRatio, perSecond, table, directIoDir, secondsOption } from './lib.mjs';
 
 const io = await loadIomodes();
 const { O, RWF, Ring } = io;
-
-/** `--seconds=`: a positive number, decimals allowed (lib's numberOption takes integers only). */
-function secondsOption(fallback) {
-  const arg = process.argv.find((a) => a.startsWith('--seconds='));
-  const value = arg === undefined ? fallback : Number(arg.slice(10));
-  if (!Number.isFinite(value) || value <= 0) {
-    console.error('bench: --seconds must be a positive number');
-    process.exit(2);
-  }
-  return value;
-}
 
 const sizeMiB = numberOption('size', 1024);
 const seconds = secondsOption(0.5);
@@ -92,23 +81,7 @@ const BLOCKS = FILE_SIZE / BLOCK;
 const slotMs = seconds * 1000;
 
 // The file ----------------------------------------------------------------------
-let base;
-let alignment;
-let refused = '';
-for (const candidate of ['/var/tmp', process.cwd()]) {
-  let probe;
-  try {
-    probe = io.directIoAvailable(candidate);
-  } catch (err) {
-    probe = { ok: false, detail: err.message };
-  }
-  if (probe.ok) {
-    base = candidate;
-    alignment = probe.alignment;
-    break;
-  }
-  refused += `  ${candidate}: ${probe.detail}\n`;
-}
+const { base, alignment, refused } = directIoDir(io);
 if (base === undefined) {
   console.error(`bench: no filesystem here accepts O_DIRECT, and O_DIRECT is what this measures:\n${refused}`);
   process.exit(1);

@@ -27,6 +27,26 @@ export function secondsOption(fallback) {
   return value;
 }
 
+/**
+ * The first of /var/tmp and the working directory whose filesystem takes
+ * O_DIRECT (tmpfs /tmp may not): `{ base, alignment }`, or `{ refused }`
+ * saying why each was refused.
+ */
+export function directIoDir(io) {
+  let refused = '';
+  for (const candidate of ['/var/tmp', process.cwd()]) {
+    let probe;
+    try {
+      probe = io.directIoAvailable(candidate);
+    } catch (err) {
+      probe = { ok: false, detail: err.message };
+    }
+    if (probe.ok) return { base: candidate, alignment: probe.alignment, refused };
+    refused += `  ${candidate}: ${probe.detail}\n`;
+  }
+  return { base: undefined, alignment: undefined, refused };
+}
+
 /** The median of a list of numbers. */
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);
