@@ -229,14 +229,15 @@ describe('iomodes bench, file engines', () => {
 
   it(
     'writes --plot FILE.svg: a histogram for one engine, bars for a comparison',
-    (ctx) => {
+    () => {
       const dir = tmpDir();
       const one = bench(['--engine', 'threadpool', '--runtime', '100ms', '--size', '4m', '--plot', join(dir, 'one.svg')]);
-      if (one.stderr.includes('plot: not built yet')) ctx.skip(); // lib/cli/plot.ts is still a stub
-      expect(one.status).toBe(0);
+      expect(one.status, one.stderr).toBe(0);
       const two = bench(['--compare', 'threadpool,blocking', '--runtime', '100ms', '--size', '4m', '--plot', join(dir, 'two.svg')]);
       expect(two.status).toBe(0);
       for (const name of ['one.svg', 'two.svg']) expect(readFileSync(join(dir, name), 'utf8')).toMatch(/<svg[\s>]/);
+      expect(readFileSync(join(dir, 'one.svg'), 'utf8')).toContain('latency (log scale)');
+      expect(readFileSync(join(dir, 'two.svg'), 'utf8')).toContain('vs threadpool');
     },
     SLOW,
   );
@@ -245,10 +246,9 @@ describe('iomodes bench, file engines', () => {
 describe('iomodes bench, readiness engines', () => {
   it(
     'runs an echo workload and reports round trips in the same shape',
-    (ctx) => {
+    () => {
       const r = bench(['--engine', 'epoll', '--target', 'pipe', '--connections', '4', '--msg-size', '64', '--runtime', '300ms', '--json']);
-      if (r.stderr.includes('not built yet')) ctx.skip(); // lib/cli/bench/readiness.ts is still a stub
-      expect(r.status).toBe(0);
+      expect(r.status, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout) as BenchOutput;
       expect(out['global options']).toEqual({ target: 'pipe', connections: '4', msg_size: '64', runtime: '0.3' });
       const [job] = out.jobs;
@@ -257,6 +257,19 @@ describe('iomodes bench, readiness engines', () => {
       expect(d.iops).toBeGreaterThan(0);
       expect(d.clat_ns.percentile['50.000000']).toBeLessThanOrEqual(d.clat_ns.percentile['99.000000']!);
       expect(d.clat_ns.percentile['99.000000']).toBeLessThanOrEqual(d.clat_ns.percentile['99.900000']!);
+    },
+    SLOW,
+  );
+
+  it(
+    'compares readiness engines over TCP, with ratios to the first',
+    () => {
+      const r = bench(['--compare', 'epoll,poll,node-net', '--target', 'tcp', '--connections', '4', '--runtime', '300ms']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/tcp echo, 4 connections, 64-byte messages/);
+      expect(r.stdout).toMatch(/round trips\/s/);
+      for (const engine of ['epoll', 'poll', 'node-net']) expect(r.stdout).toMatch(new RegExp(`^${engine}\\s+\\S+`, 'm'));
+      expect(r.stdout).toMatch(/^epoll .*1\.00×$/m);
     },
     SLOW,
   );
