@@ -32,7 +32,7 @@ import {
   writev,
 } from '../lib/index.js';
 import { constant, native } from '../lib/native.js';
-import { autoClose, bad, closedFd, distEntry, expectArgError, expectCode, expectIoError, mayskip, NEVER_OPENED, tmpDir, withoutPreload } from './helpers/index.js';
+import { autoClose, bad, closedFd, distEntry, expectArgError, expectCode, expectIoError, mayskip, NEVER_OPENED, nodeArgv, tmpDir, withoutPreload } from './helpers/index.js';
 
 const sh = (script: string) => spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 60_000, env: withoutPreload() });
 
@@ -353,7 +353,7 @@ describe('O_DIRECT reads and writes', () => {
     writeFileSync(path, Buffer.alloc(65536, 1));
     const r = spawnSync(
       'strace',
-      ['-f', '-qq', '-e', 'trace=pread64,pwrite64,preadv2,pwritev2,write', process.execPath, '--input-type=module', '-e', `
+      ['-f', '-qq', '-e', 'trace=pread64,pwrite64,preadv2,pwritev2,write', ...nodeArgv(), '--input-type=module', '-e', `
         import { openDirect, allocAligned, pread, pwrite, preadv2, write, open } from ${JSON.stringify(distEntry())};
         const marker = open('/dev/null', 'w');
         const fd = openDirect(${JSON.stringify(path)}, 'r+');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { benchJson, parseBench, parseDuration, parseSize, renderBench } from '../../lib/cli/bench.js';
 import type { FileEngine, JobResult } from '../../lib/cli/bench/types.js';
 import { aioAvailable, ioUringAvailable } from '../../lib/index.js';
-import { caught, mayskip, root, tmpDir, withoutPreload } from '../helpers/index.js';
+import { caught, mayskip, nodeShell, root, tmpDir, withoutPreload } from '../helpers/index.js';
 import { seccompWrapper } from '../helpers/seccomp.js';
 
 // This is a noisy 2-core VM: figures are checked for sense (positive,
@@ -214,7 +214,7 @@ describe('iomodes bench, file engines', () => {
     () => {
       const tmp = tmpDir();
       const out = join(tmp, 'out.json');
-      const cmd = `TMPDIR=${tmp} ${process.execPath} ${main} bench --engine threadpool --runtime 800ms --size 4m --json > ${out}`;
+      const cmd = `TMPDIR=${tmp} ${nodeShell()} ${main} bench --engine threadpool --runtime 800ms --size 4m --json > ${out}`;
       const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: SLOW, env: withoutPreload() });
       if (r.error && mayskip(`script(1) cannot run: ${r.error.message}`)) return;
       expect(r.status).toBe(0);
@@ -402,7 +402,7 @@ describe('iomodes bench, when this machine says no (exit 1)', () => {
     () => {
       const mnt = join(tmpDir(), 'ramfs');
       // A private mount namespace: the ramfs vanishes with the shell.
-      const cmd = `"${process.execPath}" "${main}" bench --direct --size 1m --runtime 100ms`;
+      const cmd = `${nodeShell()} "${main}" bench --direct --size 1m --runtime 100ms`;
       const script = `mkdir -p ${mnt} && mount -t ramfs none ${mnt} || exit 99
         ${cmd} --file ${mnt}/data; echo "--- rc $?"; ls -A ${mnt}
         echo "--- tmp"; TMPDIR=${mnt} ${cmd}; echo "--- rc $?"; ls -A ${mnt}`;

@@ -66,6 +66,25 @@ export function withoutPreload(env: NodeJS.ProcessEnv = process.env): NodeJS.Pro
   return rest;
 }
 
+/**
+ * How to start this Node from a program that runs with
+ * {@link withoutPreload}'s environment (strace, script, a shell): the ASan
+ * runtime CI preloads goes back in for Node alone, since the sanitized addon
+ * (IOMODES_ADDON) cannot load without it.
+ */
+export function nodeArgv(): string[] {
+  const { LD_PRELOAD, ASAN_OPTIONS } = process.env;
+  if (LD_PRELOAD === undefined) return [process.execPath];
+  return ['env', `LD_PRELOAD=${LD_PRELOAD}`, ...(ASAN_OPTIONS === undefined ? [] : [`ASAN_OPTIONS=${ASAN_OPTIONS}`]), process.execPath];
+}
+
+/** {@link nodeArgv} as a shell command prefix. */
+export function nodeShell(): string {
+  return nodeArgv()
+    .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+    .join(' ');
+}
+
 /** Runs `code` as an ES module in a child Node process (same Node binary). */
 export function runChild(
   code: string,
