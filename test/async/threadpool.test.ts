@@ -561,15 +561,18 @@ describe('ThreadpoolIo: bad input', () => {
   it('a closed fd rejects with EBADF from the pool thread', async () => {
     const io = backend();
     const fd = closedFd();
+    // Each rejection is caught as it is made: awaited one by one, a later
+    // one could settle first and be reported as unhandled meanwhile.
+    const caughtNow = (p: Promise<unknown>): Promise<unknown> => p.catch((e: unknown) => e);
     for (const [p, syscall] of [
-      [io.read(fd, Buffer.alloc(1)), 'threadpool:read'],
-      [io.write(fd, Buffer.alloc(1), { position: 0 }), 'threadpool:write'],
-      [io.readv(fd, [Buffer.alloc(1)], { position: 0 }), 'threadpool:readv'],
-      [io.writev(fd, [Buffer.alloc(1)]), 'threadpool:writev'],
-      [io.fsync(fd), 'threadpool:fsync'],
-      [io.fdatasync(fd), 'threadpool:fdatasync'],
+      [caughtNow(io.read(fd, Buffer.alloc(1))), 'threadpool:read'],
+      [caughtNow(io.write(fd, Buffer.alloc(1), { position: 0 })), 'threadpool:write'],
+      [caughtNow(io.readv(fd, [Buffer.alloc(1)], { position: 0 })), 'threadpool:readv'],
+      [caughtNow(io.writev(fd, [Buffer.alloc(1)])), 'threadpool:writev'],
+      [caughtNow(io.fsync(fd)), 'threadpool:fsync'],
+      [caughtNow(io.fdatasync(fd)), 'threadpool:fdatasync'],
     ] as const) {
-      const err = await (p as Promise<unknown>).catch((e: unknown) => e as IoError);
+      const err = await p;
       expect(err).toBeInstanceOf(IoError);
       expect(err).toMatchObject({ code: 'EBADF', errno: errno.EBADF, syscall, fd });
     }
