@@ -118,22 +118,35 @@ Bounce::PinRange(const Napi::CallbackInfo& info, size_t i, bool copy_in) {
                   copy_in);
 }
 
-bool
-Bounce::PinValue(napi_env env, napi_value view, size_t offset, size_t length,
-                 bool copy_in) {
-  uint8_t* base;
+// The view's bytes in *base, if [offset, offset + length) lies inside
+// them; else a pending RangeError.
+static bool
+InsideView(napi_env env, napi_value view, size_t offset, size_t length,
+           uint8_t** base) {
   size_t len;
-  if (ViewBytes(env, view, &base, &len) != 1 || offset > len ||
-      length > len - offset) {
-    ThrowRangeError(env, "offset and length must lie inside the buffer");
-    return false;
-  }
-  if (!Allocate(env, length)) return false;
-  if (copy_in && length > 0) memcpy(data_, base + offset, length);
+  if (ViewBytes(env, view, base, &len) == 1 && offset <= len &&
+      length <= len - offset)
+    return true;
+  ThrowRangeError(env, "offset and length must lie inside the buffer");
+  return false;
+}
+
+void
+Bounce::AddSegment(napi_env env, napi_value view, size_t offset, size_t length) {
   Segment s{nullptr, offset, length};
   napi_create_reference(env, view, 1, &s.view);
   segments_.push_back(s);
   iov_.push_back({data_, length});
+}
+
+bool
+Bounce::PinValue(napi_env env, napi_value view, size_t offset, size_t length,
+                 bool copy_in) {
+  uint8_t* base;
+  if (!InsideView(env, view, offset, length, &base) || !Allocate(env, length))
+    return false;
+  if (copy_in && length > 0) memcpy(data_, base + offset, length);
+  AddSegment(env, view, offset, length);
   return true;
 }
 
@@ -141,21 +154,13 @@ bool
 Bounce::PinBorrowed(napi_env env, napi_value view, size_t offset,
                     size_t length, uint8_t* memory) {
   uint8_t* base;
-  size_t len;
-  if (ViewBytes(env, view, &base, &len) != 1 || offset > len ||
-      length > len - offset) {
-    ThrowRangeError(env, "offset and length must lie inside the buffer");
-    return false;
-  }
+  if (!InsideView(env, view, offset, length, &base)) return false;
   data_ = memory;
   size_ = length;
   borrowed_ = true;
   env_ = env;
   if (AddonData* d = GetAddonData(env)) d->pinned_ops++;
-  Segment s{nullptr, offset, length};
-  napi_create_reference(env, view, 1, &s.view);
-  segments_.push_back(s);
-  iov_.push_back({data_, length});
+  AddSegment(env, view, offset, length);
   return true;
 }
 

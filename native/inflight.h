@@ -94,6 +94,8 @@ class Bounce {
   };
 
   bool Allocate(napi_env env, size_t size);
+  // Records a pinned view's range, its bytes at data_.
+  void AddSegment(napi_env env, napi_value view, size_t offset, size_t length);
   void Release();
 
   napi_env env_ = nullptr;

@@ -11,7 +11,6 @@ import {
   POLL,
   Poller,
   WOULD_BLOCK,
-  accept,
   bind,
   close,
   connect,
@@ -20,7 +19,6 @@ import {
   finishConnect,
   getrlimit,
   getsockname,
-  listen,
   open,
   pipe,
   poll,
@@ -36,7 +34,7 @@ import {
   write,
 } from '../lib/index.js';
 import { native } from '../lib/native.js';
-import { autoClose, distEntry, expectCode, fixture, root, tmpFile } from './helpers/index.js';
+import { autoClose, distEntry, expectCode, fixture, root, tcpPair, tmpFile } from './helpers/index.js';
 
 const byte = Buffer.from('x');
 
@@ -74,25 +72,6 @@ function drain(fd: number): number {
   }
 }
 
-/** A connected TCP pair over 127.0.0.1, both ends non-blocking, connected through epoll readiness. */
-function tcpPair(): [client: number, server: number] {
-  const [listener] = autoClose(socket('tcp4', { nonblocking: true }));
-  bind(listener, { host: '127.0.0.1', port: 0 });
-  listen(listener);
-  const { port } = getsockname(listener) as { port: number };
-  const [client] = autoClose(socket('tcp4', { nonblocking: true }));
-  const ep = epoll();
-  ep.add(listener, Epoll.IN, 'listener');
-  if (!connect(client, { host: '127.0.0.1', port })) {
-    ep.add(client, Epoll.OUT, 'client');
-    const ready = ep.wait(8, 10_000).map((e) => e.data);
-    expect(ready).toContain('client');
-    finishConnect(client);
-  }
-  expect(ep.wait(8, 10_000).map((e) => e.data)).toContain('listener');
-  const [server] = autoClose(accept(listener, { nonblocking: true }));
-  return [client, server];
-}
 
 /** A port on 127.0.0.1 that nobody listens on (bound, read, then closed). */
 function closedPort(): number {

@@ -3,27 +3,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  accept,
-  bind,
   close,
-  connect,
   Epoll,
-  finishConnect,
-  getsockname,
-  listen,
   open,
   pipe,
   realtimeSignals,
   SignalIo,
   signalIoAvailable,
-  socket,
   socketpair,
   tryRead,
   write,
   type SignalIoEvent,
 } from '../lib/index.js';
 import { native } from '../lib/native.js';
-import { autoClose, bad, caught, closedFd, distEntry, expectArgError, expectCode, expectIoError, NEVER_OPENED, runChild, tmpFile, withoutPreload } from './helpers/index.js';
+import { autoClose, bad, caught, closedFd, distEntry, expectArgError, expectCode, expectIoError, NEVER_OPENED, runChild, tcpPair, tmpFile, withoutPreload } from './helpers/index.js';
 
 const bash = (script: string): string => spawnSync('bash', ['-c', script], { encoding: 'utf8', env: withoutPreload() }).stdout.trim();
 
@@ -86,27 +79,6 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 10));
 }
 
-function tcpPair(): [client: number, server: number] {
-  const [listener] = autoClose(socket('tcp4', { nonblocking: true }));
-  bind(listener, { host: '127.0.0.1', port: 0 });
-  listen(listener);
-  const { port } = getsockname(listener) as { port: number };
-  const [client] = autoClose(socket('tcp4', { nonblocking: true }));
-  const ep = Epoll.create();
-  try {
-    ep.add(listener, Epoll.IN, 'listener');
-    if (!connect(client, { host: '127.0.0.1', port })) {
-      ep.add(client, Epoll.OUT, 'client');
-      expect(ep.wait(8, 10_000).map((e) => e.data)).toContain('client');
-      finishConnect(client);
-    }
-    expect(ep.wait(8, 10_000).map((e) => e.data)).toContain('listener');
-  } finally {
-    ep.close();
-  }
-  const [server] = autoClose(accept(listener, { nonblocking: true }));
-  return [client, server];
-}
 
 describe('SignalIo', () => {
   it('picks a free real-time signal below SIGRTMAX, and the same one for every SignalIo', () => {

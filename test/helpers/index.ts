@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, onTestFinished } from 'vitest';
 import { constants as osConstants } from 'node:os';
-import { close, IoError, pipe, type IoErrorContext } from '../../lib/index.js';
+import { accept, bind, close, connect, Epoll, finishConnect, getsockname, IoError, listen, pipe, socket, type IoErrorContext } from '../../lib/index.js';
 
 /** The repository root. */
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -179,4 +179,27 @@ export function closedFd(): number {
   close(r);
   close(w);
   return r;
+}
+
+/** A connected TCP pair over 127.0.0.1, both ends non-blocking, closed when the test ends. */
+export function tcpPair(): [client: number, server: number] {
+  const [listener] = autoClose(socket('tcp4', { nonblocking: true }));
+  bind(listener, { host: '127.0.0.1', port: 0 });
+  listen(listener);
+  const { port } = getsockname(listener) as { port: number };
+  const [client] = autoClose(socket('tcp4', { nonblocking: true }));
+  const ep = Epoll.create();
+  try {
+    ep.add(listener, Epoll.IN, 'listener');
+    if (!connect(client, { host: '127.0.0.1', port })) {
+      ep.add(client, Epoll.OUT, 'client');
+      expect(ep.wait(8, 10_000).map((e) => e.data)).toContain('client');
+      finishConnect(client);
+    }
+    expect(ep.wait(8, 10_000).map((e) => e.data)).toContain('listener');
+  } finally {
+    ep.close();
+  }
+  const [server] = autoClose(accept(listener, { nonblocking: true }));
+  return [client, server];
 }
