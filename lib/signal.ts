@@ -321,6 +321,8 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
   readonly #counts: SignalIoCounts = { signals: 0, events: 0, overflows: 0, rescans: 0 };
   #refed = true;
   #closed = false;
+  /** Enabled fds in 'sigio' mode (plain SIGIO, signal 0). */
+  #plainSigio = 0;
 
   /**
    * @throws `ERR_SIGNAL_IN_USE` when the signal (or `SIGIO`, which the
@@ -441,6 +443,7 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
     if (r === -osConstants.errno.EBUSY) throw errnoError(r, 'fcntl', { fd }, 'an iomodes object owns this fd');
     check(r, 'fcntl', { fd });
     this.#fds.set(fd, { signal, writable: o.writable ?? false });
+    if (signal === 0) this.#plainSigio++;
     enabledBy.set(fd, this);
     this.#updateRef();
   }
@@ -610,6 +613,7 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
     this.#closed = true;
     for (const fd of this.#fds.keys()) enabledBy.delete(fd);
     this.#fds.clear();
+    this.#plainSigio = 0;
     this.#watcher.close();
     this.#native.close();
     for (const push of this.#iterators) push(null);
@@ -630,6 +634,7 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
   }
 
   #forget(fd: number): void {
+    if (this.#fds.get(fd)?.signal === 0) this.#plainSigio--;
     this.#fds.delete(fd);
     if (enabledBy.get(fd) === this) enabledBy.delete(fd);
     this.#updateRef();
@@ -670,7 +675,8 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
           // real-time queue's overflow. Anything else (kill(2)) is noise.
           if (signo !== SIGIO) continue;
           rescan = true;
-          for (const { signal } of this.#fds.values()) if (signal !== 0) overflow = 'sigqueue';
+          // Real-time fds enabled: the SIGIO is their queue's overflow.
+          if (this.#fds.size > this.#plainSigio) overflow = 'sigqueue';
           continue;
         }
         const enabled = this.#fds.get(fd);
@@ -688,7 +694,6 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
       this.emit('overflow', { reason: overflow });
       if (this.#closed) return;
     }
-    const sigioMode = [...this.#fds.values()].some((e) => e.signal === 0);
-    if ((overflow !== null && this.#rescanOnOverflow) || (rescan && sigioMode)) this.rescan();
+    if ((overflow !== null && this.#rescanOnOverflow) || (rescan && this.#plainSigio > 0)) this.rescan();
   }
 }
