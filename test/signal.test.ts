@@ -18,7 +18,7 @@ import {
 import { native } from '../lib/native.js';
 import { autoClose, bad, caught, closedFd, distEntry, expectArgError, expectCode, expectIoError, NEVER_OPENED, runChild, tcpPair, tmpFile, withoutPreload } from './helpers/index.js';
 
-const bash = (script: string): string => spawnSync('bash', ['-c', script], { encoding: 'utf8', env: withoutPreload() }).stdout.trim();
+const bash = (script: string): string => spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 30_000, env: withoutPreload() }).stdout.trim();
 
 describe('realtimeSignals', () => {
   it('reports SIGRTMIN and SIGRTMAX as glibc numbers them at run time (34 and 64)', () => {
@@ -580,7 +580,7 @@ describe('SignalIo beside Node and its threads', () => {
       // The whole environment, as test/strace.test.ts passes it: under the
       // ASan build IOMODES_ADDON names the sanitized addon, which Node can
       // only load with the ASan runtime preloaded (strace tolerates it).
-      { encoding: 'utf8' },
+      { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' },
     );
     expect(r.status).toBe(0);
     const { fd, tid, signal } = JSON.parse(r.stdout) as { fd: number; tid: number; signal: number };

@@ -94,6 +94,9 @@ export function runChild(
     cwd: root,
     encoding: 'utf8',
     timeout: options.timeout ?? 20_000,
+    // SIGKILL, not SIGTERM: a child that is stopped (SIGSTOP) or ignores
+    // SIGTERM would otherwise keep spawnSync, and the test file, waiting.
+    killSignal: 'SIGKILL',
     env: { ...process.env, ...options.env },
     input: options.input,
   });
