@@ -894,7 +894,11 @@ describe('Epoll on the event loop, in other processes and threads', () => {
       const { Epoll, pipe } = await import(workerData.entry);
       const eps = [];
       for (let i = 0; i < 5; i++) {
-        const [r] = pipe();
+        const [r, w] = pipe();
+        // Plain pipes are the process's, not the thread's: the parent
+        // closes them once the worker is gone.
+        workerData.pipes[2 * i] = r;
+        workerData.pipes[2 * i + 1] = w;
         const ep = Epoll.create();
         ep.add(r, Epoll.IN);
         ep.watch(() => {});
@@ -908,7 +912,8 @@ describe('Epoll on the event loop, in other processes and threads', () => {
     const before = epollFds();
     for (let i = 0; i < 4; i++) {
       const exit = i % 2 === 1;
-      const w = new Worker(path, { workerData: { entry: distEntry(), exit } });
+      const pipes = new Int32Array(new SharedArrayBuffer(40)).fill(-1);
+      const w = new Worker(path, { workerData: { entry: distEntry(), exit, pipes } });
       if (!exit) {
         await once(w, 'message');
         await w.terminate();
@@ -916,6 +921,7 @@ describe('Epoll on the event loop, in other processes and threads', () => {
         const [status] = await once(w, 'exit');
         expect(status).toBe(3);
       }
+      for (const fd of pipes) if (fd >= 0) close(fd);
     }
     // Each Epoll's fd closed with its thread: fds are the process's, so a
     // leak would show here, 5 per worker.

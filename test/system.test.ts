@@ -178,10 +178,13 @@ describe('debugCounters', () => {
       ep.close();
     `;
     const worker = new Worker(fixture(code, 'counters.mjs'), { workerData: { entry: distEntry() } });
+    // Listen for 'exit' now: a worker that ends before this thread reads its
+    // message has both delivered in one turn, 'exit' before any await resumes.
+    const exited = once(worker, 'exit');
     const [message] = await once(worker, 'message');
     expect(message).toEqual({ before: 0, during: 1 });
     expect(debugCounters().watchers).toBe(base);
-    const [status] = await once(worker, 'exit');
+    const [status] = await exited;
     expect(status).toBe(0);
   });
 });

@@ -246,6 +246,8 @@ describe('Watcher lifetime, in other processes and threads', () => {
       let events = 0;
       for (let i = 0; i < 20; i++) {
         const [r, w] = pipe();
+        // Plain pipes are the process's: the parent closes them afterwards.
+        workerData.pipes.set([r, w], 2 * i);
         const watcher = new Watcher(r, () => events++);
         watcher.start();
         write(w, Buffer.from('x')); // never drained: fires every turn
@@ -257,13 +259,15 @@ describe('Watcher lifetime, in other processes and threads', () => {
     `;
     const path = fixture(code, 'worker.mjs');
     for (const exit of [false, true, false, true]) {
-      const worker = new Worker(path, { workerData: { exit } });
+      const pipes = new Int32Array(new SharedArrayBuffer(160)).fill(-1);
+      const worker = new Worker(path, { workerData: { exit, pipes } });
       const exited = once(worker, 'exit');
       const [sawEvents] = await once(worker, 'message');
       expect(sawEvents).toBe(true);
       if (!exit) await worker.terminate();
       const [status] = await exited;
       expect(status).toBe(exit ? 5 : 1);
+      for (const fd of pipes) if (fd >= 0) close(fd);
     }
   });
 });
