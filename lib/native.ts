@@ -30,6 +30,7 @@ export interface NativeBinding {
 
   // native/addon.cc
   debug_counters(): { watchers: number; ownedFds: number; pinnedOps: number; leakedOnTeardown: number };
+  debug_leak_check(): number;
 
   // native/fd.cc
   open(path: string, flags: number, mode: number): number;

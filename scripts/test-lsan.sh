@@ -2,8 +2,10 @@
 # LeakSanitizer on the native-heavy test files (rings, AIO, signals, watchers,
 # the thread-pool backends, Worker teardown and the raw-binding fuzz):
 #   npm run test:lsan [-- test files]
-# Node itself is not leak-clean, so every Node process the run starts (vitest's
-# forks and the tests' child processes) writes its leak report to a log, and
+# Node itself is not leak-clean, so every Node process the run starts writes
+# its leak report to a log (the tests' child processes at exit; vitest's
+# workers, which end by a signal, after each file: IOMODES_LSAN=1 has the leak
+# oracle in test/helpers call native.debug_leak_check()), and
 # scripts/lsan-report.mjs keeps only the leaks that iomodes.node allocated: the
 # first frame past the allocator is in the addon. Any such leak fails the run.
 set -euo pipefail
@@ -30,7 +32,7 @@ fi
 status=0
 LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
 ASAN_OPTIONS="detect_leaks=1:log_path=$logs/lsan:symbolize=0:malloc_context_size=12" \
-LSAN_OPTIONS="exitcode=0" \
+LSAN_OPTIONS="exitcode=0" IOMODES_LSAN=1 \
 IOMODES_ADDON="$PWD/build-cmake/Debug/iomodes.node" \
   npx --no-install vitest run "${files[@]}" || status=$?
 

@@ -358,3 +358,18 @@ describe('owned fds', () => {
     expectArgError(() => native.fd_close_owned(0, NaN), 'ERR_OUT_OF_RANGE');
   });
 });
+
+describe('debug_leak_check (for scripts/test-lsan.sh)', () => {
+  it('runs LeakSanitizer when the ASan runtime is in the process, and says ENOSYS when it is not', () => {
+    const withAsan = /libasan/.test(process.env.LD_PRELOAD ?? '');
+    const r = native.debug_leak_check();
+    // With the runtime: 0 or 1 (leaks found; detect_leaks=0 makes it 0).
+    if (withAsan) expect([0, 1]).toContain(r);
+    else expect(r).toBe(-osConstants.errno.ENOSYS);
+    // A child without the runtime (and so with the plain build), whatever
+    // this process has.
+    const child = runChild(`import { native } from ${JSON.stringify(new URL('native.js', distEntry()).href)}; console.log(native.debug_leak_check());`, { env: { LD_PRELOAD: '', IOMODES_ADDON: '' } });
+    expect(child.stderr).toBe('');
+    expect(Number(child.stdout)).toBe(-osConstants.errno.ENOSYS);
+  });
+});

@@ -17,6 +17,7 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, expect, onTestFinished } from 'vitest';
 import { debugCounters } from '../../lib/index.js';
+import { native } from '../../lib/native.js';
 import { useHub } from '../../lib/coro/index.js';
 
 interface Snapshot {
@@ -104,4 +105,7 @@ afterAll(async () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   if (found.length > 0) throw new Error(`leak oracle: this file left resources behind:\n  ${found.join('\n  ')}`);
+  // Under scripts/test-lsan.sh: LeakSanitizer's check now, while this process
+  // still runs (vitest ends it with a signal, which skips the check at exit).
+  if (process.env.IOMODES_LSAN === '1') native.debug_leak_check();
 }, 15_000);

@@ -1,0 +1,36 @@
+/**
+ * The scripts that judge other runs: a judge that cannot fail proves nothing,
+ * so each is fed a made-up input with a known verdict.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { root, tmpDir } from './helpers/index.js';
+
+describe('scripts/lsan-report.mjs', () => {
+  const addon = '/somewhere/build-cmake/Debug/iomodes.node';
+  const leak = (kind: string, bytes: number, second: string) =>
+    `${kind} leak of ${bytes} byte(s) in 1 object(s) allocated from:\n` +
+    `    #0 0x7f0000000001  (/usr/lib/gcc/x86_64-linux-gnu/12/libasan.so+0xb94c8)\n` +
+    `    #1 0x7f0000000002  (${second}+0x1234)\n` +
+    `    #2 0x7f0000000003  (/usr/bin/node+0xc46da4)\n`;
+  const judge = (log: string) => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'lsan.1'), `=================================================================\n==1==ERROR: LeakSanitizer: detected memory leaks\n\n${log}\nSUMMARY: AddressSanitizer: leaks.\n`);
+    return spawnSync(process.execPath, ['scripts/lsan-report.mjs', dir, addon], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  };
+
+  it("passes Node's own leaks, even those an addon call led to", () => {
+    const r = judge(leak('Direct', 64, '/usr/bin/node') + '\n' + leak('Indirect', 32, addon));
+    expect(r.stdout).toMatch(/2 leak record\(s\) in all, 0 allocated by iomodes.node/);
+    expect(r.status).toBe(0);
+  });
+
+  it('fails on a direct leak whose allocating frame is in the addon, and shows it', () => {
+    const r = judge(leak('Direct', 64, '/usr/bin/node') + '\n' + leak('Direct', 48, addon));
+    expect(r.stdout).toMatch(/1 allocated by iomodes.node/);
+    expect(r.stdout).toMatch(/48 bytes in 1 object\(s\)/);
+    expect(r.status).toBe(1);
+  });
+});
