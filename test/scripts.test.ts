@@ -34,3 +34,26 @@ describe('scripts/lsan-report.mjs', () => {
     expect(r.status).toBe(1);
   });
 });
+
+describe('scripts/valgrind-report.mjs', () => {
+  const judge = (body: string) => {
+    const path = join(tmpDir(), 'memcheck.log');
+    writeFileSync(path, `==7== Memcheck, a memory error detector\n==7== \n${body}==7== \n==7== HEAP SUMMARY:\n==7==     in use at exit: 0 bytes in 0 blocks\n==7== \n==7== ERROR SUMMARY: 1 errors from 1 contexts\n`);
+    return spawnSync(process.execPath, ['scripts/valgrind-report.mjs', path], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  };
+  const error = (where: string) =>
+    `==7== Invalid read of size 4\n==7==    at 0x4C1234: Decode (in ${where})\n==7==    by 0x10F00: node::Call (in /usr/bin/node)\n`;
+
+  it("passes Node's own errors", () => {
+    const r = judge(error('/usr/bin/node'));
+    expect(r.stdout).toMatch(/1 error\/leak record\(s\) in all .* 0 involving iomodes.node/);
+    expect(r.status).toBe(0);
+  });
+
+  it('fails on an error with a frame in the addon, and shows it', () => {
+    const r = judge(error('/x/build/Release/iomodes.node'));
+    expect(r.stdout).toMatch(/1 involving iomodes.node/);
+    expect(r.stdout).toMatch(/Invalid read of size 4/);
+    expect(r.status).toBe(1);
+  });
+});
