@@ -32,6 +32,10 @@
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      # Never unloaded: the signal handlers of signal-driven I/O stay installed
+      # for the life of the process (a dup of an enabled fd may still signal),
+      # and Node dlcloses an addon when the last thread that loaded it exits.
+      "ldflags": ["-Wl,-z,nodelete"],
       "cflags_cc!": ["-fno-rtti"]
     }
   ]

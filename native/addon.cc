@@ -104,6 +104,16 @@ ArgInt32(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
 }
 
 bool
+ArgBool(const Napi::CallbackInfo& info, size_t i, bool* out) {
+  // Plain Node-API, not Napi::Value::ToBoolean(): that one, refused while a
+  // Worker terminates, hands back an empty value whose conversion to bool
+  // is a fatal error for the whole process.
+  napi_value coerced;
+  return napi_coerce_to_bool(info.Env(), info[i], &coerced) == napi_ok &&
+         napi_get_value_bool(info.Env(), coerced, out) == napi_ok;
+}
+
+bool
 ArgUint32(const Napi::CallbackInfo& info, size_t i, uint32_t* out) {
   int64_t n;
   if (!ArgInteger(info, i, 0, UINT32_MAX, false,

@@ -92,6 +92,12 @@ Result(Napi::Env env, long r) {
 // out of range a RangeError (ERR_OUT_OF_RANGE).
 bool
 ArgInt32(const Napi::CallbackInfo& info, size_t i, int32_t* out);
+// A flag: info[i]'s truthiness (coercion to boolean runs no JavaScript).
+// False with nothing thrown only while the environment is terminating (a
+// Worker being stopped), when Node-API refuses every call: the binding then
+// returns undefined into JS that will not run any more.
+bool
+ArgBool(const Napi::CallbackInfo& info, size_t i, bool* out);
 bool
 ArgUint32(const Napi::CallbackInfo& info, size_t i, uint32_t* out);
 // Numbers must be safe integers (|n| <= 2**53 - 1): beyond, a double no

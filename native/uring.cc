@@ -542,9 +542,10 @@ class Ring {
     int32_t fd;
     int64_t ns;
     uint8_t sqe_flags;
-    if (!ArgInt32(info, 1, &fd) || !ArgTail(info, 3, &ns, &sqe_flags))
+    bool datasync;
+    if (!ArgInt32(info, 1, &fd) || !ArgBool(info, 2, &datasync) ||
+        !ArgTail(info, 3, &ns, &sqe_flags))
       return Napi::Value();
-    bool datasync = info[2].ToBoolean();
     uint32_t slot;
     long err;
     Op* op = Claim(info, Sqes(ns), &slot, &err);
@@ -716,10 +717,10 @@ class Ring {
     uint32_t events;
     int64_t ns;
     uint8_t sqe_flags;
+    bool multishot;
     if (!ArgInt32(info, 1, &fd) || !ArgUint32(info, 2, &events) ||
-        !ArgTail(info, 4, &ns, &sqe_flags))
+        !ArgBool(info, 3, &multishot) || !ArgTail(info, 4, &ns, &sqe_flags))
       return Napi::Value();
-    bool multishot = info[3].ToBoolean();
     if (multishot && ns >= 0) {
       ThrowValueError(env, "a multishot poll takes no timeout");
       return Napi::Value();
@@ -823,7 +824,9 @@ class Ring {
   Napi::Value Reap(const Napi::CallbackInfo& info) {
     uint8_t* out;
     size_t len;
-    if (!ArgBytes(info, 0, &out, &len)) return Napi::Value();
+    bool woken;
+    if (!ArgBool(info, 1, &woken) || !ArgBytes(info, 0, &out, &len))
+      return Napi::Value();
     if (fd_ < 0) return Result(info.Env(), 0);
     // No room for one triple (a detached buffer's data is null, which
     // Drain takes for teardown): reap nothing, and leave the eventfd set.
@@ -833,7 +836,7 @@ class Ring {
     // after submit() it was disabled, and reading it would be a wasted
     // syscall per batch.
     uint64_t drained;
-    if (info[1].ToBoolean() && eventfd_ >= 0)
+    if (woken && eventfd_ >= 0)
       (void)!read(eventfd_, &drained, sizeof(drained));
     // Deferred task work runs, and polled completions are found, only when
     // this thread enters the kernel for events.
