@@ -230,3 +230,65 @@ it(`worker churn: ${WORKERS} workers, ${PARALLEL} at a time, each with a Ring, a
   expect(handles.after).toEqual(handles.before);
   if (FULL) expect(out.rss.end - out.rss.warm).toBeLessThan(RSS_GROWTH_LIMIT_MIB);
 });
+
+/**
+ * The same churn, seen from a process whose main thread never loads
+ * iomodes: then the addon is loaded with each worker and unloaded (Node
+ * dlcloses it) when the last one using it exits. iomodes' signal handlers
+ * stay installed, idle, for good (docs/signal.md): each next worker's
+ * SignalIo must still find them its own, and a stray SIGIO or real-time
+ * signal must still find them, not unmapped code.
+ */
+const alone = `
+  import { parentPort, workerData } from 'node:worker_threads';
+  const { close, SignalIo, socketpair, write } = await import(workerData.entry);
+  const sio = new SignalIo();
+  const [a, b] = socketpair({ nonblocking: true });
+  sio.enable(a);
+  const ok = await new Promise((resolve) => {
+    sio.once('io', (e) => resolve(e.fd === a));
+    write(b, Buffer.from('x'));
+  });
+  parentPort.postMessage({ ok, signal: sio.signal });
+  if (workerData.stay) setInterval(() => {}, 1000); // to be terminated with the fd enabled
+  else {
+    sio.close();
+    close(a);
+    close(b);
+  }
+`;
+
+const aloneChurn = (workerPath: string, entry: string, workers: number): string => `
+  import { Worker } from 'node:worker_threads';
+  const results = [];
+  const errors = [];
+  let signal = 0;
+  for (let i = 0; i < ${workers}; i++) {
+    // Every other one ends by itself, the rest are terminated.
+    const stay = i % 2 === 1;
+    const w = new Worker(${JSON.stringify(workerPath)}, { workerData: { entry: ${JSON.stringify(entry)}, stay }, execArgv: [] });
+    w.on('error', (err) => errors.push(i + ': ' + String(err)));
+    const exited = new Promise((resolve) => w.once('exit', resolve));
+    const m = await Promise.race([new Promise((resolve) => w.once('message', resolve)), exited.then(() => null)]);
+    results.push(m?.ok ?? false);
+    signal = m?.signal ?? signal;
+    if (stay) await w.terminate();
+    await exited;
+  }
+  console.log(JSON.stringify({ results, errors, signal }));
+  // No iomodes object is left anywhere: signals now find the idle handlers.
+  process.kill(process.pid, 'SIGIO');
+  if (signal !== 0) process.kill(process.pid, signal);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+`;
+
+it('worker churn with iomodes loaded by the workers alone: each SignalIo works, and stray signals after the last are harmless', () => {
+  const workers = scaled(20, 4);
+  const r = runChild(aloneChurn(fixture(alone, 'alone-worker.mjs'), distEntry(), workers), { timeout: FULL ? 300_000 : 60_000 });
+  const out = JSON.parse(r.stdout) as { results: boolean[]; errors: string[]; signal: number };
+  expect(out.errors).toEqual([]);
+  expect(out.results).toEqual(new Array(workers).fill(true));
+  expect(out.signal).toBeGreaterThan(0);
+  expect(r.stderr).toBe('');
+  expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
+});
