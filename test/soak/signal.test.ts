@@ -84,8 +84,11 @@ const child = (entry: string): string => `
     'for r in $(seq 1 ' + ROUNDS + '); do',
     '  read -r go || exit 3',
     '  kill -STOP ' + process.pid,
-    // kill returns before the child has stopped: wait until it has.
-    '  until while read -r k v _; do [[ $k == State: ]] && break; done < /proc/' + process.pid + '/status; [[ $v == T ]]; do :; done',
+    // kill returns before the child has stopped: wait until it has (and
+    // give up if it is gone, rather than spin on forever).
+    '  until while read -r k v _; do [[ $k == State: ]] && break; done < /proc/' + process.pid + '/status; [[ $v == T ]]; do',
+    '    [[ -e /proc/' + process.pid + ' ]] || exit 4',
+    '  done',
     '  for ((fd = 3; fd < ' + (N + 3) + '; fd++)); do printf "%0' + CHUNK + 'd" $r >&$fd; done',
     '  kill -CONT ' + process.pid,
     'done',
