@@ -292,3 +292,44 @@ it('worker churn with iomodes loaded by the workers alone: each SignalIo works, 
   expect(r.stderr).toBe('');
   expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
 });
+
+/**
+ * The moment the churn above finds at full scale, made frequent: workers
+ * that do nothing but drive their ring by hand (submit() reaps what
+ * completed), terminated a few milliseconds after they start. terminate()
+ * then usually stops the worker inside a call into iomodes, where Node-API
+ * refuses calls that might run JavaScript; iomodes must give up quietly
+ * there, as Wrap::Self does, and never abort the whole process.
+ */
+const busy = `
+  import { parentPort, workerData } from 'node:worker_threads';
+  const { Ring } = await import(workerData.entry);
+  const ring = Ring.create({ entries: 8 });
+  parentPort.postMessage('ready');
+  for (;;) ring.submit();
+`;
+
+it('terminating workers busy in Ring calls never aborts the process', () => {
+  const workers = scaled(100, 16);
+  const r = runChild(
+    `
+    import { Worker } from 'node:worker_threads';
+    let terminated = 0;
+    const lane = async (n) => {
+      for (let i = 0; i < n; i++) {
+        const w = new Worker(${JSON.stringify(fixture(busy, 'busy-worker.mjs'))}, { workerData: { entry: ${JSON.stringify(distEntry())} }, execArgv: [] });
+        await new Promise((resolve) => w.once('message', resolve));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+        await w.terminate();
+        terminated++;
+      }
+    };
+    await Promise.all([lane(${workers / 4}), lane(${workers / 4}), lane(${workers / 4}), lane(${workers / 4})]);
+    console.log(terminated);
+    `,
+    { timeout: FULL ? 300_000 : 60_000 },
+  );
+  expect(r.stderr).toBe('');
+  expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
+  expect(Number(r.stdout)).toBe(workers);
+});
