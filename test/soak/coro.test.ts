@@ -52,6 +52,11 @@ async function withFdLimit<T>(needed: number, fn: () => Promise<T>): Promise<T> 
   }
 }
 
+/** The JS heap in use, in MiB (after the GC rssMiB() just ran): to tell a leak from RSS the heap keeps. */
+function heapMiB(): number {
+  return +(process.memoryUsage().heapUsed / (1 << 20)).toFixed(1);
+}
+
 /** What must be back at baseline once a scenario has closed everything. */
 function baseline(): { fds: number; handles: ReturnType<typeof nativeHandles> } {
   return { fds: openFds(), handles: nativeHandles() };
@@ -177,6 +182,7 @@ describe.each(BACKENDS)('soak: tasks on socketpairs, %s backend', (backend) => {
       const tally: Tally = { sent: 0, echoed: 0, replied: 0, lost: 0, duplicated: 0, corrupted: 0 };
       const tasks: Task[] = [];
       let warm = 0;
+      let heapWarm = 0;
       let seconds = 0;
       try {
         const t0 = hub.now();
@@ -189,6 +195,7 @@ describe.each(BACKENDS)('soak: tasks on socketpairs, %s backend', (backend) => {
         const warmUp = spawn(function* () {
           yield* sleep(SECONDS * 100);
           warm = rssMiB();
+          heapWarm = heapMiB();
         });
         await joinAll([...tasks, warmUp], { raiseError: true });
         seconds = (hub.now() - t0) / 1000;
@@ -200,6 +207,7 @@ describe.each(BACKENDS)('soak: tasks on socketpairs, %s backend', (backend) => {
       }
       const after = await restored(before);
       const end = rssMiB();
+      const heapEnd = heapMiB();
       const lost = tally.lost + (tally.sent - tally.replied);
       report({
         name: `coro ping-pong (${backend})`,
@@ -210,7 +218,7 @@ describe.each(BACKENDS)('soak: tasks on socketpairs, %s backend', (backend) => {
         fds: { before: before.fds, after: after.fds },
         rss: { warm, end },
         seconds,
-        extra: { seed: SEED, tasks: 2 * PAIRS, echoed: tally.echoed, corrupted: tally.corrupted, roundTripsPerTask: +(tally.replied / PAIRS).toFixed(1) },
+        extra: { seed: SEED, tasks: 2 * PAIRS, echoed: tally.echoed, corrupted: tally.corrupted, roundTripsPerTask: +(tally.replied / PAIRS).toFixed(1), heapWarmMiB: heapWarm, heapEndMiB: heapEnd },
       });
       expect(tally.sent, 'every pair exchanged messages').toBeGreaterThanOrEqual(PAIRS);
       expect({ lost, duplicated: tally.duplicated, corrupted: tally.corrupted }).toEqual({ lost: 0, duplicated: 0, corrupted: 0 });
