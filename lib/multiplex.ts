@@ -770,7 +770,7 @@ export class Epoll<T = unknown> {
   ref(): this {
     this.#open();
     this.#refed = true;
-    this.#watcher?.ref();
+    if (this.#wanted()) this.#watcher?.ref(); // an idle watcher stays unref'd (see #update)
     this.#backoffTimer?.ref();
     for (const waiter of this.#waiters) waiter.timer?.ref();
     return this;
@@ -873,10 +873,20 @@ export class Epoll<T = unknown> {
     if (this.#retired.size > MAX_RETIRED) this.#retired.delete(this.#retired.keys().next().value!);
   }
 
-  // The event-loop side: one Watcher on the epoll fd, started only while
-  // someone waits (a watch callback or a pending waitAsync/next()).
+  /** Whether someone waits on the event loop: a watch callback, or a pending waitAsync/next(). */
+  #wanted(): boolean {
+    return this.#callbacks.size > 0 || this.#waiters.size > 0;
+  }
+
+  // The event-loop side: one Watcher on the epoll fd, holding the loop only
+  // while someone waits. When the last waiter goes, the watcher is unref'd
+  // but left started, and stopped by the first readiness nobody waits for:
+  // starting it is an epoll_ctl(ADD) of this epoll into libuv's, which the
+  // kernel checks (for loops and wake-up paths) in time linear in the fds
+  // registered here, so stopping it after every batch made each
+  // waitAsync() or events() step cost O(registered fds), not O(ready).
   #update(): void {
-    const wanted = this.#callbacks.size > 0 || this.#waiters.size > 0;
+    const wanted = this.#wanted();
     if (this.#backoffTimer !== undefined) {
       if (!wanted) {
         clearTimeout(this.#backoffTimer);
@@ -890,13 +900,19 @@ export class Epoll<T = unknown> {
         if (!this.#refed) this.#watcher.unref();
       }
       if (!this.#watcher.active) this.#watcher.start(WATCH.READABLE);
+      if (this.#refed) this.#watcher.ref();
     } else if (this.#watcher?.active) {
-      this.#watcher.stop();
+      this.#watcher.unref();
     }
   }
 
   #onReadable(error?: IoError): void {
     if (this.#closed) return;
+    if (!this.#wanted()) {
+      // Nobody waits: the events stay in the kernel for the next waiter.
+      this.#watcher?.stop();
+      return;
+    }
     let events: EpollEvent<T>[] = [];
     const staleBefore = this.#stale;
     if (error === undefined) {
