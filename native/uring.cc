@@ -843,7 +843,16 @@ class Ring {
     if ((NeedsTaskRun() || (params_.flags & IORING_SETUP_IOPOLL)) &&
         !(params_.flags & IORING_SETUP_SQPOLL))
       Enter(fd_, 0, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
-    return Result(info.Env(), static_cast<long>(Drain(out, max, true)));
+    size_t n = Drain(out, max, true);
+    // Completions that found the queue full (link timeouts and cancels post
+    // their own, beyond one per operation) wait on the kernel's overflow
+    // list, and only an io_uring_enter for events moves them into the room
+    // just drained. Without it they, and every later one, never arrive.
+    if (n < max && (__atomic_load_n(sq_kflags_, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW)) {
+      Enter(fd_, 0, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
+      n += Drain(out + n * 3 * sizeof(double), max - n, true);
+    }
+    return Result(info.Env(), static_cast<long>(n));
   }
 
   // Reaps up to `max` CQEs into `out` triples (or, with out null, only

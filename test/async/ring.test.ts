@@ -158,6 +158,24 @@ describe.runIf(haveRing)('Ring', () => {
     expect(await r.read(rd, buf, { timeoutMs: 5000 })).toBe(2);
   });
 
+  it('settles operations whose completions overflowed the completion queue (linked timeouts post their own)', async () => {
+    // Two entries, four reads each with a link timeout: up to eight
+    // completions for a queue of four. The rest wait on the kernel's
+    // overflow list, which only an io_uring_enter for events flushes.
+    const r = Ring.create({ entries: 2 });
+    onTestFinished(() => r.close());
+    const reads = Array.from({ length: 4 }, () => {
+      const [rd] = autoClose(...pipe());
+      return r.read(rd, Buffer.alloc(8), { timeoutMs: 10 }).then(
+        () => 'read',
+        (e: IoError) => e.code,
+      );
+    });
+    expect(await Promise.all(reads)).toEqual(['ETIME', 'ETIME', 'ETIME', 'ETIME']);
+    // And the ring goes on working.
+    await r.timeout(1);
+  });
+
   it('aborts through a signal, and cancels every operation on an fd', async () => {
     const r = ring();
     const [rd] = autoClose(...pipe());
