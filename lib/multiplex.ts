@@ -500,11 +500,10 @@ export class Epoll<T = unknown> {
     const cloexec = options?.cloexec ?? true;
     validateBoolean(cloexec, 'options.cloexec');
     const fd = check(native.epoll_create1(cloexec ? constant('EPOLL_CLOEXEC') : 0), 'epoll_create1');
+    // Owned natively already (so a Worker terminated right here leaks
+    // nothing); fd_own gives the generation that closes it.
     const generation = native.fd_own(fd);
-    if (generation < 0) {
-      native.close(fd);
-      throw errnoError(generation, 'epoll_create1');
-    }
+    if (generation < 0) throw errnoError(generation, 'epoll_create1'); // the environment's teardown closes fd
     return new Epoll<T>(createKey, fd, generation);
   }
 

@@ -60,6 +60,12 @@ GetAddonData(napi_env env) {
 bool
 IsOwnedFd(napi_env env, int fd);
 
+// Makes `fd` owned by this environment under a new generation (> 0), which
+// it returns; 0 if the environment has no instance data. Teardown closes
+// what its owner left open.
+double
+OwnFd(napi_env env, int fd);
+
 // A syscall result as it crosses into JS: the value, or -errno on failure.
 #define IOMODES_ERRNO(expr) \
   ({                        \

@@ -137,15 +137,22 @@ Close(const Napi::CallbackInfo& info) {
 // already under that number is stale (its fd was closed behind our back,
 // e.g. by fs.closeSync, or the kernel could not have reused the number):
 // the new generation replaces it, and the old owner's close becomes -EBADF.
+double
+OwnFd(napi_env env, int fd) {
+  AddonData* data = GetAddonData(env);
+  if (data == nullptr) return 0;
+  double generation = data->next_generation++;
+  data->owned_fds[fd] = generation;
+  return generation;
+}
+
 static Napi::Value
 FdOwn(const Napi::CallbackInfo& info) {
   int32_t fd;
   if (!ArgInt32(info, 0, &fd)) return Napi::Value();
-  AddonData* data = GetAddonData(info.Env());
-  if (data == nullptr) return Result(info.Env(), -EINVAL);
   if (fcntl(fd, F_GETFD) == -1) return Result(info.Env(), -errno);
-  double generation = data->next_generation++;
-  data->owned_fds[fd] = generation;
+  double generation = OwnFd(info.Env(), fd);
+  if (generation == 0) return Result(info.Env(), -EINVAL);
   return Napi::Number::New(info.Env(), generation);
 }
 

@@ -173,11 +173,17 @@ Poll(const Napi::CallbackInfo& info) {
   return Result(info.Env(), r < 0 ? -errno : r);
 }
 
+// epoll_create1(flags) -> fd | -errno. The fd is owned (see fd_own): close
+// it with fd_close_owned, after fd_own(fd) gives its generation.
 Napi::Value
 EpollCreate1(const Napi::CallbackInfo& info) {
   int32_t flags;
   if (!ArgInt32(info, 0, &flags)) return Napi::Value();
-  return Result(info.Env(), IOMODES_ERRNO(epoll_create1(flags)));
+  long fd = IOMODES_ERRNO(epoll_create1(flags));
+  // Owned before JS runs again: a Worker terminated before its Epoll's
+  // fd_own(fd) would otherwise leak the fd (the worker-churn soak saw it).
+  if (fd >= 0) OwnFd(info.Env(), static_cast<int>(fd));
+  return Result(info.Env(), fd);
 }
 
 // epoll_ctl(epfd, op, fd, events, token) -> 0 | -errno. `token` (a safe
