@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { codedError } from '../errors.js';
+import { codedError, invalidArgType } from '../errors.js';
 
 /**
  * What {@link Task.kill} raises inside a task at its current `yield`
@@ -25,6 +25,10 @@ export class TaskExit extends Error {
   /** Always `'ERR_TASK_EXIT'`. */
   readonly code = 'ERR_TASK_EXIT';
   constructor(message = 'the task was killed') {
+    // Exported, so anyone may build one: a message Error cannot turn into a
+    // string (a Symbol, a null-prototype object) gets a coded error, not
+    // the bare TypeError String() would throw.
+    if (typeof message !== 'string') throw invalidArgType('message', 'of type string', message);
     super(message);
     this.name = 'TaskExit';
   }
@@ -46,8 +50,11 @@ export class TimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
   /** The timeout, in milliseconds. */
   readonly ms: number;
-  constructor(ms: number, message = `the operation timed out after ${ms} ms`) {
-    super(message);
+  constructor(ms: number, message?: string) {
+    // As TaskExit's: checked before the message is built from them.
+    if (typeof ms !== 'number') throw invalidArgType('ms', 'of type number', ms);
+    if (message !== undefined && typeof message !== 'string') throw invalidArgType('message', 'of type string', message);
+    super(message ?? `the operation timed out after ${ms} ms`);
     this.name = 'TimeoutError';
     this.ms = ms;
   }

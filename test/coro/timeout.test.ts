@@ -3,7 +3,7 @@
  * a block; each cancels the wait it interrupts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHub, sleep, spawn, Timeout, TimeoutError, useHub, withTimeout } from '../../lib/coro/index.js';
+import { createHub, sleep, spawn, TaskExit, Timeout, TimeoutError, useHub, withTimeout } from '../../lib/coro/index.js';
 import { caught, expectArgError } from '../helpers/index.js';
 import { drive, expectIdle, MATRIX } from '../helpers/coro.js';
 
@@ -116,5 +116,15 @@ describe('timeouts: bad input', () => {
     expectArgError(() => withTimeout('5' as never, sleep(1)), 'ERR_INVALID_ARG_TYPE', 'ms');
     expectArgError(() => withTimeout(5, 42 as never), 'ERR_INVALID_ARG_TYPE', 'op');
     expect(caught(() => Timeout.start(5)).code).toBe('ERR_CORO_OUTSIDE_TASK');
+  });
+
+  it('TimeoutError and TaskExit, built by hand, refuse what cannot make a message with a coded error (found by the api fuzz)', () => {
+    expectArgError(() => new TimeoutError(Symbol('ms') as never), 'ERR_INVALID_ARG_TYPE', 'ms');
+    expectArgError(() => new TimeoutError(5, Object.create(null) as never), 'ERR_INVALID_ARG_TYPE', 'message');
+    expectArgError(() => new TaskExit(Object.create(null) as never), 'ERR_INVALID_ARG_TYPE', 'message');
+    expectArgError(() => new TaskExit(Symbol('m') as never), 'ERR_INVALID_ARG_TYPE', 'message');
+    expect(new TimeoutError(5).message).toBe('the operation timed out after 5 ms');
+    expect(new TimeoutError(5, 'late').message).toBe('late');
+    expect(new TaskExit().message).toBe('the task was killed');
   });
 });
