@@ -118,6 +118,32 @@ describe('timeouts: bad input', () => {
     expect(caught(() => Timeout.start(5)).code).toBe('ERR_CORO_OUTSIDE_TASK');
   });
 
+  it('refuses an iterable that is no operation (an array, a Buffer): its iterator has no throw() for the timeout (found by the api fuzz)', async () => {
+    createHub({ clock: 'virtual' });
+    for (const op of [[1, 2], Buffer.alloc(1), new Set([1])]) expectArgError(() => withTimeout(5, op as never), 'ERR_INVALID_ARG_TYPE', 'op');
+    // A function's operation is checked when the task runs it: the task fails with the coded error, and no timer is left.
+    const task = spawn(function* () {
+      return yield* withTimeout(5, () => [1] as never);
+    });
+    const err = await task.then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(err?.code).toBe('ERR_INVALID_ARG_TYPE');
+    expectIdle();
+    // Operations, generators and tasks still pass.
+    expect(
+      await spawn(function* () {
+        const t = spawn(function* () {
+          return 7;
+        });
+        yield* withTimeout(5, sleep(1));
+        yield* withTimeout(5, (function* () {})());
+        return yield* withTimeout(5, t);
+      }),
+    ).toBe(7);
+  });
+
   it('TimeoutError and TaskExit, built by hand, refuse what cannot make a message with a coded error (found by the api fuzz)', () => {
     expectArgError(() => new TimeoutError(Symbol('ms') as never), 'ERR_INVALID_ARG_TYPE', 'ms');
     expectArgError(() => new TimeoutError(5, Object.create(null) as never), 'ERR_INVALID_ARG_TYPE', 'message');
