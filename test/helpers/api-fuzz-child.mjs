@@ -10,7 +10,8 @@
  * as `task.kill(error)`'s, pass through). The call in flight is written to a
  * progress file first, so if this process dies the parent names it.
  *
- * argv[2]: JSON { area, distUrl, coroUrl, seed, numRuns, internal, progressPath, resultPath }
+ * argv[2]: JSON { area, distUrl, coroUrl, seed, numRuns (a member's), functionRuns (a
+ * function's), internal, progressPath, resultPath }
  */
 import fc from 'fast-check';
 import * as fs from 'node:fs';
@@ -443,8 +444,10 @@ function adopt(result, c, before, label) {
   if (typeof result.close === 'function' || result instanceof coro.Timeout || result instanceof coro.Hub) c.own(result);
   if (isOperation(result)) {
     // A coro operation: yield* it inside a task, killed at cleanup if it still waits.
+    // What it gives is adopted in turn, not made the driver's value: a Task
+    // (pool.spawn's) is a thenable that awaiting the driver would wait for.
     const driver = coro.spawn(function* () {
-      return yield* result;
+      adopt(yield* result, c, before, `${label}'s value`);
     });
     c.task(driver);
     c.watch(driver, label);
@@ -570,7 +573,7 @@ function seedFor(name) {
   return h | 0;
 }
 
-async function fuzz(name, invoke, setup, extra = fc.constant(undefined), arity = 0) {
+async function fuzz(name, invoke, setup, extra = fc.constant(undefined), arity = 0, numRuns = config.numRuns) {
   // IOMODES_FUZZ_ONLY (a regular expression) narrows a run to some targets, to reproduce one.
   if (process.env.IOMODES_FUZZ_ONLY && !new RegExp(process.env.IOMODES_FUZZ_ONLY).test(name)) return;
   if (config.internal.includes(name)) {
@@ -581,7 +584,7 @@ async function fuzz(name, invoke, setup, extra = fc.constant(undefined), arity =
   found = [];
   const t0 = Date.now();
   const property = fc.asyncProperty(argList, extra, (recipes, x) => fuzzCall(name, recipes, (self, args, c) => invoke(self, args, c, x), setup, arity));
-  const details = await fc.check(property, { seed: seedFor(name), numRuns: config.numRuns });
+  const details = await fc.check(property, { seed: seedFor(name), numRuns });
   if (details.failed && found.length === 0) {
     // The property itself threw: a fault of this harness (a factory), not of the call.
     problem(`the fuzz harness failed: ${details.errorInstance?.stack ?? details.error}`);
@@ -755,9 +758,9 @@ async function fuzzFunctions(prefix, ns) {
     const call = name === 'iomodes.setrlimit' ? (self, args) => setrlimitCore(args) : (self, args) => fn(...args);
     if (prefix === 'coro') {
       // Outside any task, or inside one (where operations run for real).
-      await fuzz(name, (self, args, c, inside) => (inside ? insideTask(c, () => call(self, args), `${name} inside a task`) : call(self, args)), undefined, fc.boolean(), fn.length);
+      await fuzz(name, (self, args, c, inside) => (inside ? insideTask(c, () => call(self, args), `${name} inside a task`) : call(self, args)), undefined, fc.boolean(), fn.length, config.functionRuns);
     } else {
-      await fuzz(name, call, undefined, undefined, fn.length);
+      await fuzz(name, call, undefined, undefined, fn.length, config.functionRuns);
     }
   }
 }
