@@ -658,17 +658,11 @@ const FACTORIES = {
   Task: { live: (c) => c.waitingTask(), ended: endedTask },
   Timeout: {
     // Timeout.start() needs a task; the timeout outlives its call here.
-    live: async (c) => {
-      const made = {};
-      const t = c.task(
-        coro.spawn(function* () {
-          made.timeout = coro.Timeout.start(1e9);
-          yield* waitForever(c.event());
-        }),
-      );
-      await tick();
-      c.own(made.timeout);
-      return box(made.timeout ?? t);
+    live: (c) => startedTimeout(c),
+    ended: async (c) => {
+      const t = (await startedTimeout(c)).boxed;
+      t.cancel?.();
+      return box(t);
     },
   },
   Event: { live: () => new coro.Event(), ended: () => withCall(new coro.Event(), (e) => e.set()) },
@@ -713,6 +707,18 @@ const FACTORIES = {
   },
   Stream: { live: (c) => connected(c), closed: async (c) => closed(await connected(c)) },
 };
+async function startedTimeout(c) {
+  const made = {};
+  const t = c.task(
+    coro.spawn(function* () {
+      made.timeout = coro.Timeout.start(1e9);
+      yield* waitForever(c.event());
+    }),
+  );
+  await tick();
+  c.own(made.timeout);
+  return box(made.timeout ?? t);
+}
 async function connected(c) {
   const server = c.own(coro.net.listen({ host: '127.0.0.1', port: 0 }));
   const { port } = io.getsockname(server.fd);
