@@ -142,7 +142,9 @@ export function withTimeout<T>(ms: number, op: Operation<T> | (() => Operation<T
 // reaches the wait. A plain iterable (an array, a Buffer) has none, and
 // yield* would turn the hub's coded error into V8's bare TypeError.
 function operationIterator<T>(op: unknown, given: unknown): Iterator<Instruction, T, unknown> {
-  const make = op !== null && typeof op === 'object' ? (op as Partial<Operation<T>>)[Symbol.iterator] : undefined;
+  // A typed array is no operation either, and asking one over a detached or
+  // shrunk buffer for its iterator is V8's code-less TypeError: refused first.
+  const make = op !== null && typeof op === 'object' && !ArrayBuffer.isView(op) ? (op as Partial<Operation<T>>)[Symbol.iterator] : undefined;
   const iterator: unknown = typeof make === 'function' ? make.call(op) : undefined;
   if (iterator === null || typeof iterator !== 'object' || typeof (iterator as Iterator<Instruction>).next !== 'function' || typeof (iterator as Iterator<Instruction>).throw !== 'function') {
     throw invalidArgType('op', 'an operation or a function returning one', given);
