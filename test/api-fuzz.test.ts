@@ -61,7 +61,7 @@ interface FuzzResult {
  * private: `Class#member`, `Class#constructor`. Read from lib/ so the
  * public surface the fuzz covers is the documented one.
  */
-export function internalMembers(): string[] {
+function internalMembers(): string[] {
   const names: string[] = [];
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));

@@ -39,6 +39,8 @@ let passedThrough = new Set();
 // Problems of the target being fuzzed: fast-check shrinks a failure through
 // many runs, and the last one recorded is the smallest.
 let found = [];
+// The current target's argument lists that got past its checks.
+let accepted = [];
 function problem(text) {
   found.push({ target, problem: text });
 }
@@ -533,6 +535,10 @@ async function fuzzCall(name, recipes, invoke, setup, arity) {
     if (kind === 'returned') o.returned++;
     else if (kind === 'hostile' || kind === 'passed') o.passed++;
     else o.threw++;
+    // Arguments that got past the checks (it returned, or the syscall
+    // failed): the mutation phase starts from these, to reach the checks
+    // of later arguments.
+    if (outcome.ok || (kind === 'coded' && !String(outcome.error.code).startsWith('ERR_INVALID_ARG') && outcome.error.code !== 'ERR_OUT_OF_RANGE')) accepted.push(recipes);
     if (outcome.ok) adopt(outcome.value, c, before, label);
     // A few turns for what the call started (a task, a completion) to run.
     for (let k = 0; k < 3; k++) await tick();
@@ -582,9 +588,22 @@ async function fuzz(name, invoke, setup, extra = fc.constant(undefined), arity =
   }
   target = name;
   found = [];
+  accepted = [];
   const t0 = Date.now();
-  const property = fc.asyncProperty(argList, extra, (recipes, x) => fuzzCall(name, recipes, (self, args, c) => invoke(self, args, c, x), setup, arity));
-  const details = await fc.check(property, { seed: seedFor(name), numRuns });
+  const run = (recipes, x) => fuzzCall(name, recipes, (self, args, c) => invoke(self, args, c, x), setup, arity);
+  let details = await fc.check(fc.asyncProperty(argList, extra, run), { seed: seedFor(name), numRuns });
+  // Then mutations of argument lists that got past the checks: one position
+  // made hostile (or one argument more), the others kept.
+  if (!details.failed && accepted.length > 0) {
+    const bases = accepted;
+    const mutated = fc.tuple(fc.nat(), fc.nat(), arg).map(([b, i, v]) => {
+      const base = bases[b % bases.length];
+      const copy = base.slice();
+      copy[i % (base.length + 1)] = v;
+      return copy;
+    });
+    details = await fc.check(fc.asyncProperty(mutated, extra, run), { seed: seedFor(`${name} mutated`), numRuns: Math.ceil(numRuns / 2) });
+  }
   if (details.failed && found.length === 0) {
     // The property itself threw: a fault of this harness (a factory), not of the call.
     problem(`the fuzz harness failed: ${details.errorInstance?.stack ?? details.error}`);
