@@ -35,6 +35,20 @@ export class TaskExit extends Error {
 }
 
 /**
+ * @internal Whether `value` is a {@link TaskExit}, for the scheduler's own
+ * bookkeeping: a kill's error or a task's value is the caller's, and
+ * `instanceof` runs a Proxy's getPrototypeOf trap, which may throw. A value
+ * that cannot say is no TaskExit (it is the task's error, passed on as is).
+ */
+export function isTaskExit(value: unknown): value is TaskExit {
+  try {
+    return value instanceof TaskExit;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * What {@link withTimeout} and {@link Timeout} raise inside a task when time
  * runs out. The wait it interrupts is cancelled: its fd registration, its
  * timer, its place in a queue.
