@@ -63,8 +63,10 @@ const boom = () => {
  * looks for.
  */
 function classify(err) {
-  if (err instanceof HostileError) return 'hostile';
   if (passedThrough.has(err)) return 'passed';
+  // (Before instanceof, which would run a Proxy's getPrototypeOf trap.)
+  if (types.isProxy(err)) return null;
+  if (err instanceof HostileError) return 'hostile';
   if (err instanceof Error && typeof err.code === 'string' && err.code !== '') return 'coded';
   return null;
 }
@@ -468,7 +470,7 @@ function adopt(result, c, before, label) {
   }
 }
 
-/** Every argument value, and what arrays and plain objects hold: what a call may throw back. */
+/** Every argument value, and what arrays among them hold: what a call may throw back. */
 function collectPassed(values) {
   const set = new Set();
   for (const v of values) {
@@ -611,7 +613,10 @@ async function fuzz(name, invoke, setup, extra = fc.constant(undefined), arity =
   if (found.length > 0) {
     const last = found[found.length - 1];
     const shown = details.counterexample ? fc.stringify(details.counterexample[0]) : '(none)';
-    results.problems.push({ target: name, problem: `${last.problem}\n  fast-check counterexample (shrunk, seed ${config.seed}): ${shown}`, seen: found.length });
+    // The first failing call too: when a call leaves state behind, the
+    // shrunk one only shows the aftermath.
+    const first = found[0].problem === last.problem ? '' : `\n  first failing call: ${found[0].problem}`;
+    results.problems.push({ target: name, problem: `${last.problem}\n  fast-check counterexample (shrunk, seed ${config.seed}): ${shown}${first}`, seen: found.length });
     found = [];
   }
   target = `(after ${name})`;
