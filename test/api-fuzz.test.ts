@@ -14,9 +14,12 @@
  * `@internal` in lib/ are not public API and are left out (read from the
  * sources here, so the child need not guess).
  *
- * One child per area, so a crash names its area and, through the progress
- * file, the call in flight. The seed is fixed (IOMODES_FUZZ_SEED overrides),
- * so CI sees the same calls every run.
+ * Each target gets random argument lists, then mutations of the lists
+ * that got past its checks (one position made hostile), to reach the checks
+ * of later arguments. One child per area, the four side by side, so a crash
+ * names its area and, through the progress file, the call in flight. The
+ * seed is fixed and printed (IOMODES_FUZZ_SEED overrides), so CI sees the
+ * same calls every run; a failure prints fast-check's shrunk counterexample.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

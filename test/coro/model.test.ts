@@ -20,7 +20,7 @@ import { createHub, killAll, Queue, sleep, spawn, Task, TaskExit, TimeoutError, 
 import { expectIdle, turns } from '../helpers/coro.js';
 
 const SEED = Number(process.env.IOMODES_FUZZ_SEED ?? 20261129);
-const NUM_RUNS = Number(process.env.IOMODES_MODEL_RUNS ?? 300);
+const NUM_RUNS = Number(process.env.IOMODES_MODEL_RUNS ?? 800);
 /** The queue's bound: small, so putters block often. */
 const MAXSIZE = 2;
 
