@@ -56,17 +56,28 @@ export class IoError extends Error {
   declare readonly path?: string;
 
   constructor(errno: number, syscall: string, context: IoErrorContext = {}, detail?: string) {
+    // The class is exported, so anyone may build one: check what the message
+    // is made of, as every other public entry point does, rather than fail
+    // with a code-less TypeError (a null context, a Symbol errno).
+    if (typeof errno !== 'number') throw invalidArgType('errno', 'of type number', errno);
+    if (typeof syscall !== 'string') throw invalidArgType('syscall', 'of type string', syscall);
+    if (context === null || typeof context !== 'object') throw invalidArgType('context', 'of type object', context);
+    // Each field read once: a getter could give another value the second time.
+    const { fd, path } = context;
+    if (fd !== undefined && typeof fd !== 'number') throw invalidArgType('context.fd', 'of type number', fd);
+    if (path !== undefined && typeof path !== 'string') throw invalidArgType('context.path', 'of type string', path);
+    if (detail !== undefined && typeof detail !== 'string') throw invalidArgType('detail', 'of type string', detail);
     const [code, description] = describeErrno(errno);
     let message = `${code}: ${description}, ${syscall}`;
-    if (context.path !== undefined) message += ` '${context.path}'`;
+    if (path !== undefined) message += ` '${path}'`;
     if (detail !== undefined) message += ` (${detail})`;
     super(message);
     this.name = 'IoError';
     this.code = code;
     this.errno = errno;
     this.syscall = syscall;
-    if (context.fd !== undefined) this.fd = context.fd;
-    if (context.path !== undefined) this.path = context.path;
+    if (fd !== undefined) this.fd = fd;
+    if (path !== undefined) this.path = path;
   }
 }
 

@@ -80,6 +80,24 @@ describe('IoError', () => {
     expect(err.message).toBe('UNKNOWN: unknown error, read');
   });
 
+  it('rejects arguments it cannot build a message from with a coded error, not a bare TypeError (found by the api fuzz)', () => {
+    const bad = (v: unknown): never => v as never;
+    for (const [make, name] of [
+      [() => new IoError(bad(Symbol('x')), 'read'), 'errno'],
+      [() => new IoError(9, bad(undefined)), 'syscall'],
+      [() => new IoError(9, 'read', bad(null)), 'context'],
+      [() => new IoError(9, 'read', bad('fd')), 'context'],
+      [() => new IoError(9, 'read', { fd: bad('3') }), 'context.fd'],
+      [() => new IoError(9, 'read', { path: bad(Symbol('p')) }), 'context.path'],
+      [() => new IoError(9, 'read', {}, bad(1)), 'detail'],
+    ] as const) {
+      const err = caught(make);
+      expect(err, name).toBeInstanceOf(TypeError);
+      expect(err.code, name).toBe('ERR_INVALID_ARG_TYPE');
+      expect(err.message, name).toContain(`"${name}"`);
+    }
+  });
+
   it("matches the error Node's own fs gives for the same failure", () => {
     const ours = caught(() => read(1_000_000, Buffer.alloc(1)));
     const node = caught(() => readSync(1_000_000, Buffer.alloc(1)));

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { codedError } from '../errors.js';
+import { codedError, invalidArgType } from '../errors.js';
 
 /**
  * What {@link Task.kill} raises inside a task at its current `yield`
@@ -25,8 +25,26 @@ export class TaskExit extends Error {
   /** Always `'ERR_TASK_EXIT'`. */
   readonly code = 'ERR_TASK_EXIT';
   constructor(message = 'the task was killed') {
+    // Exported, so anyone may build one: a message Error cannot turn into a
+    // string (a Symbol, a null-prototype object) gets a coded error, not
+    // the bare TypeError String() would throw.
+    if (typeof message !== 'string') throw invalidArgType('message', 'of type string', message);
     super(message);
     this.name = 'TaskExit';
+  }
+}
+
+/**
+ * @internal Whether `value` is a {@link TaskExit}, for the scheduler's own
+ * bookkeeping: a kill's error or a task's value is the caller's, and
+ * `instanceof` runs a Proxy's getPrototypeOf trap, which may throw. A value
+ * that cannot say is no TaskExit (it is the task's error, passed on as is).
+ */
+export function isTaskExit(value: unknown): value is TaskExit {
+  try {
+    return value instanceof TaskExit;
+  } catch {
+    return false;
   }
 }
 
@@ -46,8 +64,11 @@ export class TimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
   /** The timeout, in milliseconds. */
   readonly ms: number;
-  constructor(ms: number, message = `the operation timed out after ${ms} ms`) {
-    super(message);
+  constructor(ms: number, message?: string) {
+    // As TaskExit's: checked before the message is built from them.
+    if (typeof ms !== 'number') throw invalidArgType('ms', 'of type number', ms);
+    if (message !== undefined && typeof message !== 'string') throw invalidArgType('message', 'of type string', message);
+    super(message ?? `the operation timed out after ${ms} ms`);
     this.name = 'TimeoutError';
     this.ms = ms;
   }

@@ -9,7 +9,7 @@
 import { isGeneratorFunction } from 'node:util/types';
 import { invalidArgType } from '../errors.js';
 import { validateBoolean, validateInteger, validateOptions, validateTimeout } from '../validate.js';
-import { concurrentUse, invalidState, TaskExit } from './errors.js';
+import { concurrentUse, invalidState, isTaskExit } from './errors.js';
 import type { TimerEntry } from './heap.js';
 import { useHub } from './hub.js';
 import { killAll, spawn } from './spawn.js';
@@ -520,7 +520,7 @@ export class Pool implements Iterable<Task> {
     let wake: (() => void) | undefined;
     const ended = (task: Task<unknown>): void => {
       left--;
-      if (!task.successful || task.value instanceof TaskExit) failed ??= task as Task<R>;
+      if (!task.successful || isTaskExit(task.value)) failed ??= task as Task<R>;
       if (failed !== undefined || left === 0) wake?.();
     };
     try {

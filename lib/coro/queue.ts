@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { invalidArgType, outOfRange } from '../errors.js';
+import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { validateFunction, validateOptions, validateTimeout } from '../validate.js';
 import { invalidState } from './errors.js';
 import { useHub } from './hub.js';
@@ -580,7 +580,15 @@ export interface PriorityQueueOptions<T> {
 }
 
 function naturalOrder(a: unknown, b: unknown): number {
-  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+  try {
+    return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+  } catch (error) {
+    // `<` on a Symbol or a null-prototype object is V8's code-less
+    // TypeError: say what went wrong, and what to do. An error of the
+    // items' own (a throwing valueOf) passes through.
+    if (!(error instanceof TypeError)) throw error;
+    throw invalidArgValue('item', typeof a === 'symbol' || (a !== null && typeof a === 'object' && Object.getPrototypeOf(a) === null) ? a : b, 'cannot be compared with <: give the PriorityQueue a compare function');
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { DONE, NEW, type Hub } from './hub.js';
-import { invalidState, TaskExit } from './errors.js';
+import { invalidState, isTaskExit, TaskExit } from './errors.js';
 import { PARK, type Awaitable, type Instruction } from './types.js';
 
 let nextId = 1;
@@ -58,6 +58,8 @@ export class Task<T = unknown> implements Awaitable<T> {
 
   #successful = false;
   #result: unknown = undefined;
+  // Whether #result is a TaskExit (asked once, in _finish).
+  #exited = false;
   #observers: Observer[] | undefined;
   #handled = false;
   #promise: Promise<T> | undefined;
@@ -185,7 +187,12 @@ export class Task<T = unknown> implements Awaitable<T> {
 
   /** @internal The hub ends the task: `ok` with its value, or failed with `result`. */
   _finish(ok: boolean, result: unknown): void {
-    if (!ok && result instanceof TaskExit) ok = true;
+    // Asked once, safely: `result` is the caller's (a kill's error, a return
+    // value), and a Proxy's trap that throws here would leave the task
+    // counted alive forever (found by the api fuzz: task.kill(proxy)).
+    const exited = isTaskExit(result);
+    this.#exited = exited;
+    if (!ok && exited) ok = true;
     this._state = DONE;
     this.#successful = ok;
     this.#result = result;
@@ -203,7 +210,7 @@ export class Task<T = unknown> implements Awaitable<T> {
       else this.hub.fail(parent, parent._ticket, result);
     }
     if (this.#settle !== undefined) {
-      if (ok && !(result instanceof TaskExit)) this.#settle.resolve(result);
+      if (ok && !exited) this.#settle.resolve(result);
       else this.#settle.reject(result);
       this.#settle = undefined;
     } else if (!ok && !this.#handled) {
@@ -221,7 +228,7 @@ export class Task<T = unknown> implements Awaitable<T> {
    * that a join always gives a `T` (gevent's `join` returns nothing).
    */
   _outcome(): T {
-    if (this.#successful && !(this.#result instanceof TaskExit)) return this.#result as T;
+    if (this.#successful && !this.#exited) return this.#result as T;
     throw this.#result;
   }
 
@@ -236,7 +243,7 @@ export class Task<T = unknown> implements Awaitable<T> {
     this.#markHandled();
     if (this.#promise === undefined) {
       if (this._state === DONE) {
-        this.#promise = this.#successful && !(this.#result instanceof TaskExit) ? Promise.resolve(this.#result as T) : Promise.reject(this.#result);
+        this.#promise = this.#successful && !this.#exited ? Promise.resolve(this.#result as T) : Promise.reject(this.#result);
       } else {
         this.#promise = new Promise<T>((resolve, reject) => {
           this.#settle = { resolve: resolve as (value: unknown) => void, reject };

@@ -133,16 +133,30 @@ export class Timeout implements Disposable {
  */
 export function withTimeout<T>(ms: number, op: Operation<T> | (() => Operation<T>)): Operation<T> {
   validateMs(ms);
-  if (typeof op !== 'function' && (op === null || typeof op !== 'object' || typeof (op as Operation<T>)[Symbol.iterator] !== 'function')) {
-    throw invalidArgType('op', 'an operation or a function returning one', op);
-  }
-  return timed(ms, op);
+  if (typeof op === 'function') return timed(ms, () => operationIterator<T>(op(), op));
+  const iterator = operationIterator<T>(op, op);
+  return timed(ms, () => iterator);
 }
 
-function* timed<T>(ms: number, op: Operation<T> | (() => Operation<T>)): Generator<Instruction, T, unknown> {
+// An operation's iterator takes throw(): that is how the timeout (or a kill)
+// reaches the wait. A plain iterable (an array, a Buffer) has none, and
+// yield* would turn the hub's coded error into V8's bare TypeError.
+function operationIterator<T>(op: unknown, given: unknown): Iterator<Instruction, T, unknown> {
+  // A typed array is no operation either, and asking one over a detached or
+  // shrunk buffer for its iterator is V8's code-less TypeError: refused first.
+  const make = op !== null && typeof op === 'object' && !ArrayBuffer.isView(op) ? (op as Partial<Operation<T>>)[Symbol.iterator] : undefined;
+  const iterator: unknown = typeof make === 'function' ? make.call(op) : undefined;
+  if (iterator === null || typeof iterator !== 'object' || typeof (iterator as Iterator<Instruction>).next !== 'function' || typeof (iterator as Iterator<Instruction>).throw !== 'function') {
+    throw invalidArgType('op', 'an operation or a function returning one', given);
+  }
+  return iterator as Iterator<Instruction, T, unknown>;
+}
+
+function* timed<T>(ms: number, start: () => Iterator<Instruction, T, unknown>): Generator<Instruction, T, unknown> {
   const timeout = Timeout.start(ms);
   try {
-    return yield* typeof op === 'function' ? op() : op;
+    const iterator = start();
+    return yield* { [Symbol.iterator]: () => iterator };
   } finally {
     timeout.cancel();
   }

@@ -438,6 +438,23 @@ describe('PriorityQueue', () => {
     expect([queue.tryGet().value, queue.tryGet().value, queue.tryGet().ok]).toEqual([2, 3, false]);
   });
 
+  it('refuses an item < cannot compare with a coded error, and is unchanged (found by the api fuzz)', () => {
+    const queue = new PriorityQueue<unknown>();
+    queue.tryPut(2);
+    queue.tryPut(1);
+    for (const item of [Object.create(null), Symbol('s')]) {
+      const err = caught(() => queue.tryPut(item));
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err.code).toBe('ERR_INVALID_ARG_VALUE');
+      expect(err.message).toMatch(/cannot be compared with <: give the PriorityQueue a compare function/);
+    }
+    expect([queue.tryGet().value, queue.tryGet().value, queue.tryGet().ok]).toEqual([1, 2, false]);
+    // An error of the item's own passes through as it is.
+    queue.tryPut(1);
+    const own = new Error('valueOf failed');
+    expect(caught(() => queue.tryPut({ valueOf: () => { throw own; } }))).toBe(own);
+  });
+
   it('a waiting put() fails with the comparator error when its item cannot be taken in', async () => {
     let armed = false;
     const queue = new PriorityQueue<number>({

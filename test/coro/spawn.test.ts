@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   asCompleted,
   createHub,
+  Event,
   current,
   joinAll,
   killAll,
@@ -19,7 +20,7 @@ import {
   type Instruction,
 } from '../../lib/coro/index.js';
 import { caught, expectArgError } from '../helpers/index.js';
-import { drive, expectIdle, MATRIX } from '../helpers/coro.js';
+import { drive, expectIdle, MATRIX, turns } from '../helpers/coro.js';
 
 describe.each(MATRIX)('tasks, $backend backend, $driver driver', ({ backend, driver }) => {
   beforeEach(() => {
@@ -344,6 +345,41 @@ describe.each(MATRIX)('tasks, $backend backend, $driver driver', ({ backend, dri
 describe('tasks meet promises', () => {
   beforeEach(() => {
     createHub({ clock: 'virtual' });
+  });
+
+  it('kill(error) with a Proxy whose traps throw ends the task with it, and leaves the hub sound (found by the api fuzz)', async () => {
+    const trap = (): never => {
+      throw new Error('trap');
+    };
+    const hostile = new Proxy({}, { get: trap, getPrototypeOf: trap, has: trap, ownKeys: trap });
+    let finallies = 0;
+    // Waits on an Event, not a sleep: the virtual clock would end a sleep at once.
+    const never = new Event();
+    const task = spawn(function* () {
+      try {
+        yield* never.wait();
+      } finally {
+        finallies++;
+      }
+    });
+    // Observed first: an unhandled rejection of the Proxy would be shown, running its traps.
+    let outcome: unknown;
+    void task.then(undefined, (e: unknown) => {
+      outcome = e;
+    });
+    await turns(2);
+    // Not awaited: before the fix the task never ended, and a wait for it would hang.
+    void task.kill(hostile);
+    await turns(2);
+    expect(task.done).toBe(true);
+    expect(finallies).toBe(1);
+    // Object.is: expect() would run the Proxy's traps to show or compare it.
+    expect(Object.is(task.error, hostile)).toBe(true);
+    expect(Object.is(outcome, hostile)).toBe(true);
+    // Counted as ended: the hub is idle, runs new tasks and can close.
+    expectIdle();
+    expect(await spawn(function* () { return 'next'; })).toBe('next');
+    useHub().close();
   });
 
   it('plain async code awaits a task; a failed task rejects', async () => {

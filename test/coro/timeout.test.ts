@@ -3,7 +3,7 @@
  * a block; each cancels the wait it interrupts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHub, sleep, spawn, Timeout, TimeoutError, useHub, withTimeout } from '../../lib/coro/index.js';
+import { createHub, sleep, spawn, TaskExit, Timeout, TimeoutError, useHub, withTimeout } from '../../lib/coro/index.js';
 import { caught, expectArgError } from '../helpers/index.js';
 import { drive, expectIdle, MATRIX } from '../helpers/coro.js';
 
@@ -116,5 +116,45 @@ describe('timeouts: bad input', () => {
     expectArgError(() => withTimeout('5' as never, sleep(1)), 'ERR_INVALID_ARG_TYPE', 'ms');
     expectArgError(() => withTimeout(5, 42 as never), 'ERR_INVALID_ARG_TYPE', 'op');
     expect(caught(() => Timeout.start(5)).code).toBe('ERR_CORO_OUTSIDE_TASK');
+  });
+
+  it('refuses an iterable that is no operation (an array, a Buffer): its iterator has no throw() for the timeout (found by the api fuzz)', async () => {
+    createHub({ clock: 'virtual' });
+    // A view over a buffer shrunk under it (ES2024, beyond this project's lib typings).
+    const shrunk = new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer & { resize(n: number): void })(8, { maxByteLength: 16 });
+    const view = new Uint8Array(shrunk, 4, 4);
+    shrunk.resize(0);
+    for (const op of [[1, 2], Buffer.alloc(1), new Set([1]), view]) expectArgError(() => withTimeout(5, op as never), 'ERR_INVALID_ARG_TYPE', 'op');
+    // A function's operation is checked when the task runs it: the task fails with the coded error, and no timer is left.
+    const task = spawn(function* () {
+      return yield* withTimeout(5, () => [1] as never);
+    });
+    const err = await task.then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(err?.code).toBe('ERR_INVALID_ARG_TYPE');
+    expectIdle();
+    // Operations, generators and tasks still pass.
+    expect(
+      await spawn(function* () {
+        const t = spawn(function* () {
+          return 7;
+        });
+        yield* withTimeout(5, sleep(1));
+        yield* withTimeout(5, (function* () {})());
+        return yield* withTimeout(5, t);
+      }),
+    ).toBe(7);
+  });
+
+  it('TimeoutError and TaskExit, built by hand, refuse what cannot make a message with a coded error (found by the api fuzz)', () => {
+    expectArgError(() => new TimeoutError(Symbol('ms') as never), 'ERR_INVALID_ARG_TYPE', 'ms');
+    expectArgError(() => new TimeoutError(5, Object.create(null) as never), 'ERR_INVALID_ARG_TYPE', 'message');
+    expectArgError(() => new TaskExit(Object.create(null) as never), 'ERR_INVALID_ARG_TYPE', 'message');
+    expectArgError(() => new TaskExit(Symbol('m') as never), 'ERR_INVALID_ARG_TYPE', 'message');
+    expect(new TimeoutError(5).message).toBe('the operation timed out after 5 ms');
+    expect(new TimeoutError(5, 'late').message).toBe('late');
+    expect(new TaskExit().message).toBe('the task was killed');
   });
 });
