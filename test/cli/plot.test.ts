@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { LatencyRecorder } from '../../lib/cli/bench/latency.js';
 import type { Engine, JobResult, Workload } from '../../lib/cli/bench/types.js';
 import { comparisonSvg, histogramSvg } from '../../lib/cli/plot.js';
-import { bad, mayskip, tmpDir, withoutPreload } from '../helpers/index.js';
+import { bad, mayskip, seededRandom, tmpDir, withoutPreload } from '../helpers/index.js';
 
 // ---------------------------------------------------------------------------
 // Synthetic results
@@ -21,21 +21,9 @@ import { bad, mayskip, tmpDir, withoutPreload } from '../helpers/index.js';
 const RANDREAD: Workload = { kind: 'file', rw: 'randread', bs: 4096, iodepth: 32, direct: true, size: 1 << 30, runtime: 5 };
 const ECHO: Workload = { kind: 'readiness', target: 'tcp', connections: 50, msgSize: 64, runtime: 5 };
 
-/** A seeded PRNG (mulberry32), so every run draws the same charts. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** Latencies as a storage device gives them: log-normal around `medianNs`, with a slow tail. */
 function latencies(medianNs: number, count: number, seed = 1): LatencyRecorder {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const rec = new LatencyRecorder();
   for (let i = 0; i < count; i++) {
     const gauss = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());

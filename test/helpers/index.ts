@@ -206,3 +206,15 @@ export function tcpPair(): [client: number, server: number] {
   const [server] = autoClose(accept(listener, { nonblocking: true }));
   return [client, server];
 }
+
+/** mulberry32: a small seeded generator of numbers in [0, 1), so a random run can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -24,24 +24,13 @@ import { join } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { allocAligned, close, directIoAvailable, LinuxAio, openDirect } from '../../lib/index.js';
 import { mayskip, root } from '../helpers/index.js';
-import { FULL, nativeHandles, openFds, report, RSS_GROWTH_LIMIT_MIB, rssMiB, scaled, settle, type SoakReport } from './harness.js';
+import { FULL, nativeHandles, openFds, report, RSS_GROWTH_LIMIT_MIB, rssMiB, scaled, settle, type SoakReport, SEED, seededRandom } from './harness.js';
 
 const READS = scaled(20_000, 1_000);
 const ABORT_RATE = 0.2;
 const CAPACITY = 64;
 const SENTINEL = 0xee;
 
-/** mulberry32: a seeded PRNG, so a failing run can be replayed with IOMODES_SOAK_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * A fresh directory whose filesystem takes O_DIRECT, removed when the test
@@ -69,8 +58,8 @@ it(`Linux AIO: ${READS} O_DIRECT reads, ${ABORT_RATE * 100}% aborted at random m
   const found = directDir();
   if (found === undefined && mayskip('no directory here takes O_DIRECT (tried the temp dir, /var/tmp, the repository)')) return;
   const { dir, block } = found!;
-  const seed = Number(process.env.IOMODES_SOAK_SEED ?? Date.now() % 2 ** 31);
-  const random = prng(seed);
+  const seed = SEED;
+  const random = seededRandom(seed);
 
   // Every 32-bit word holds its own index: a read of the wrong place, or a
   // torn or stale one, cannot match by chance. The size is not a multiple

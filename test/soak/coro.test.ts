@@ -17,21 +17,9 @@ import { describe, expect, it } from 'vitest';
 import { close, getrlimit, ioUringAvailable, setrlimit, socketpair } from '../../lib/index.js';
 import { createHub, joinAll, read, run, sleep, spawn, switchTo, TimeoutError, useHub, withTimeout, write, type Instruction, type Task } from '../../lib/coro/index.js';
 import { mayskip } from '../helpers/index.js';
-import { FULL, nativeHandles, openFds, report, rssMiB, RSS_GROWTH_LIMIT_MIB, scaled, settle } from './harness.js';
+import { FULL, nativeHandles, openFds, report, rssMiB, RSS_GROWTH_LIMIT_MIB, scaled, settle, SEED, seededRandom } from './harness.js';
 
-const SEED = Number(process.env.IOMODES_SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An integer in [0, n). */
 const below = (rand: () => number, n: number): number => Math.floor(rand() * n);
@@ -119,7 +107,7 @@ function* readFully(fd: number, buf: Buffer, length: number): Generator<Instruct
 
 /** Sends bursts of 1 to MAX_BURST messages and checks each reply, until `deadline`; then closes its end. */
 function* pinger(pair: number, fd: number, deadline: number, tally: Tally): Generator<Instruction, void, unknown> {
-  const rand = random(SEED ^ (pair * 2654435761));
+  const rand = seededRandom(SEED ^ (pair * 2654435761));
   const out = Buffer.alloc(MESSAGE * MAX_BURST);
   const replies = Buffer.alloc(MESSAGE * MAX_BURST);
   const hub = useHub();
@@ -432,7 +420,7 @@ describe('soak: timers on the virtual clock', () => {
   it(`${TIMERS.toLocaleString('en')} timers, some cut short or killed: each fires or is cancelled exactly once, in deadline order`, async () => {
     const before = baseline();
     const hub = createHub({ clock: 'virtual' });
-    const rand = random(SEED);
+    const rand = seededRandom(SEED);
     let warm = 0;
     let seconds = 0;
     let result = { fired: 0, cancelled: 0, lost: 0, duplicated: 0, wrong: 0, outOfOrder: 0 };

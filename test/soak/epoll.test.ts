@@ -22,23 +22,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { close, Epoll, eventfd, pipe, socketpair, tryRead, tryWrite, WOULD_BLOCK, type EpollEvent } from '../../lib/index.js';
-import { FULL, nativeHandles, openFds, report, rssMiB, RSS_GROWTH_LIMIT_MIB, scaled, settle } from './harness.js';
+import { FULL, nativeHandles, openFds, report, rssMiB, RSS_GROWTH_LIMIT_MIB, scaled, settle, SEED, seededRandom } from './harness.js';
 
-const SEED = Number(process.env.IOMODES_SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const rand = random(SEED);
+const rand = seededRandom(SEED);
 /** An integer in [0, n). */
 const below = (n: number): number => Math.floor(rand() * n);
 

@@ -13,6 +13,8 @@
 import { appendFileSync, readdirSync } from 'node:fs';
 import { debugCounters } from '../../lib/index.js';
 
+export { seededRandom } from '../helpers/index.js';
+
 /** True under `npm run soak` (IOMODES_SOAK=full). */
 export const FULL = process.env.IOMODES_SOAK === 'full';
 
@@ -20,6 +22,9 @@ export const FULL = process.env.IOMODES_SOAK === 'full';
 export function scaled(full: number, reduced: number): number {
   return FULL ? full : reduced;
 }
+
+/** The seed of this run's random choices: IOMODES_SOAK_SEED, or a fresh one (reports name it, so a failing run can be replayed). */
+export const SEED = Number(process.env.IOMODES_SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 /** The RSS growth after warm-up that a full-scale run may show, in MiB. */
 export const RSS_GROWTH_LIMIT_MIB = 64;
