@@ -162,6 +162,37 @@ function cmakeSources(): string[] {
   return list![1].split(/\s+/).filter(Boolean);
 }
 
+/**
+ * What `npm pack` would publish from this checkout, and its size budget: the
+ * compiled package, the native sources and build files an install without a
+ * prebuild compiles, the prebuilds when they have been made, the README and
+ * licence; nothing else. Both budgets leave room for a prebuild per
+ * architecture (about 250 KiB each, stripped).
+ */
+const PACKED_BUDGET = 1024 * 1024;
+const UNPACKED_BUDGET = 3 * 1024 * 1024;
+const PUBLISHED = /^(dist\/.+\.(js|d\.ts)|native\/[a-z_]+\.(cc|h)|prebuilds\/linux-(x64|arm64)\/iomodes\.glibc\.node|binding\.gyp|CMakeLists\.txt|package\.json|README\.md|LICENSE)$/;
+
+describe('the tarball', () => {
+  it('holds the package, the native sources and build files, and nothing else, within its size budget', async () => {
+    const out = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], root);
+    const [packed] = JSON.parse(out) as { size: number; unpackedSize: number; files: { path: string }[] }[];
+    const files = packed!.files.map((f) => f.path);
+    expect(files.filter((f) => !PUBLISHED.test(f))).toEqual([]);
+    for (const want of ['dist/index.js', 'dist/index.d.ts', 'dist/coro/index.js', 'dist/cli/main.js', 'native/addon.cc', 'binding.gyp', 'LICENSE']) {
+      expect(files).toContain(want);
+    }
+    // Every native source binding.gyp compiles ships, or a source install fails.
+    for (const source of gypSources()) expect(files).toContain(source);
+    // No compiled file names a source map: none ship, so a pointer would dangle.
+    for (const f of files.filter((f) => f.endsWith('.js'))) {
+      expect(readFileSync(join(root, f), 'utf8'), f).not.toMatch(/sourceMappingURL/);
+    }
+    expect(packed!.size, `packed size ${packed!.size} bytes`).toBeLessThan(PACKED_BUDGET);
+    expect(packed!.unpackedSize, `unpacked size ${packed!.unpackedSize} bytes`).toBeLessThan(UNPACKED_BUDGET);
+  });
+});
+
 describe('build files', () => {
   it('CMakeLists.txt compiles exactly the sources binding.gyp lists, and every native/*.cc is one of them', () => {
     const gyp = gypSources();
