@@ -57,3 +57,38 @@ describe('scripts/valgrind-report.mjs', () => {
     expect(r.status).toBe(1);
   });
 });
+
+describe('test/arm64/summary.mjs', () => {
+  const line = (file: string, name: string, status: string, extra: Record<string, string> = {}) =>
+    JSON.stringify({ file: `/p/test/${file}`, name, status, ...extra });
+  const judge = (results: Record<string, string[]>, files: string[]) => {
+    const dir = tmpDir();
+    for (const [file, lines] of Object.entries(results)) writeFileSync(join(dir, `${file}.jsonl`), lines.map((l) => `${l}\n`).join(''));
+    return spawnSync(process.execPath, ['test/arm64/summary.mjs', dir, ...files.map((f) => `/p/test/${f}`)], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  };
+  const noRing = 'io_uring unavailable: enosys (ENOSYS): no io_uring_setup';
+
+  it('counts passes, and groups the skips by cause with the tests each one skipped', () => {
+    const r = judge(
+      {
+        'a.test.mjs': [line('a.test.mjs', 'pipe', 'pass'), line('a.test.mjs', 'ring read', 'skip', { reason: noRing })],
+        'b.test.mjs': [line('b.test.mjs', 'ring hub', 'skip', { reason: noRing }), line('b.test.mjs', 'aio', 'skip', { reason: 'aio unavailable: x' })],
+      },
+      ['a.test.mjs', 'b.test.mjs'],
+    );
+    expect(r.stdout).toContain(`2 × ${noRing}\n      a.test.mjs: ring read\n      b.test.mjs: ring hub`);
+    expect(r.stdout).toContain('1 × aio unavailable: x');
+    expect(r.stdout).toMatch(/^1 passed, 0 failed, 3 skipped$/m);
+    expect(r.status).toBe(0);
+  });
+
+  it('fails on a failed test, and on a file that reported nothing (a crash under qemu)', () => {
+    const failed = judge({ 'a.test.mjs': [line('a.test.mjs', 'epoll', 'fail', { error: 'boom' })] }, ['a.test.mjs']);
+    expect(failed.stdout).toContain('FAILED a.test.mjs: epoll\n      boom');
+    expect(failed.status).toBe(1);
+    const silent = judge({ 'a.test.mjs': [line('a.test.mjs', 'pipe', 'pass')] }, ['a.test.mjs', 'crashed.test.mjs']);
+    expect(silent.stdout).toContain('FAILED crashed.test.mjs: reported no test');
+    expect(silent.stdout).toMatch(/^1 passed, 1 failed, 0 skipped$/m);
+    expect(silent.status).toBe(1);
+  });
+});

