@@ -36,6 +36,10 @@ function cleanEnv(): NodeJS.ProcessEnv {
     env[key] = value;
   }
   env.npm_config_nodedir = NODE_PREFIX;
+  // This test tries the prebuild of the machine it runs on; cross-compiling
+  // the other arch would cost CI a compile and need the cross toolchain.
+  // `npm run test:arm64` tries the arm64 one.
+  env.IOMODES_PREBUILD_ARCHS = process.arch;
   return env;
 }
 
@@ -167,7 +171,7 @@ function cmakeSources(): string[] {
  * compiled package, the native sources and build files an install without a
  * prebuild compiles, the prebuilds when they have been made, the README and
  * licence; nothing else. Both budgets leave room for a prebuild per
- * architecture (about 250 KiB each, stripped).
+ * architecture (x64 about 600 KiB, arm64 about 530 KiB, stripped).
  */
 const PACKED_BUDGET = 1024 * 1024;
 const UNPACKED_BUDGET = 3 * 1024 * 1024;
