@@ -119,6 +119,9 @@ function ioUringFailure(result: number): Unavailable {
     // The sysctl exists only in kernels built with io_uring, so ENOSYS there
     // comes from a seccomp filter that answers ENOSYS instead of EPERM.
     if (seccomp === 2 && disabled !== undefined) return fail('seccomp', 'a seccomp filter answers ENOSYS for io_uring_setup (Seccomp: 2), though this kernel has io_uring');
+    // Same sysctl, no filter: the call never reached this kernel. qemu-user
+    // (how the arm64 prebuild is tested) implements no io_uring syscall.
+    if (disabled !== undefined) return fail('enosys', 'io_uring_setup answers ENOSYS though this kernel has io_uring (kernel.io_uring_disabled exists) and no seccomp filter: an emulator such as qemu-user that lacks the syscall');
     return fail('enosys', seccomp === 2 ? 'no io_uring_setup: a kernel without io_uring (before 5.1, or CONFIG_IO_URING=n), or a seccomp filter answering ENOSYS' : 'this kernel has no io_uring (before 5.1, or built with CONFIG_IO_URING=n)');
   }
   if (code === 'ENOMEM') {
@@ -187,7 +190,12 @@ export function aioAvailable(): AioProbe | Unavailable {
       return fail('limit', `fs.aio-nr ${nr} has reached fs.aio-max-nr ${max} (a limit shared by the whole host)`);
     }
     if (code === 'EPERM') return fail(seccomp === 2 ? 'seccomp' : 'eperm', seccomp === 2 ? 'a seccomp filter refuses io_setup (Seccomp: 2)' : 'io_setup refused with EPERM');
-    if (code === 'ENOSYS') return fail(seccomp === 2 ? 'seccomp' : 'enosys', seccomp === 2 ? 'no io_setup: a seccomp filter (Seccomp: 2), or a kernel built with CONFIG_AIO=n' : 'this kernel has no Linux AIO (CONFIG_AIO=n)');
+    if (code === 'ENOSYS') {
+      if (seccomp === 2) return fail('seccomp', 'no io_setup: a seccomp filter (Seccomp: 2), or a kernel built with CONFIG_AIO=n');
+      // fs.aio-max-nr exists only with CONFIG_AIO: then an emulator (qemu-user) answered, not this kernel.
+      if (readProc('/proc/sys/fs/aio-max-nr') !== undefined) return fail('enosys', 'io_setup answers ENOSYS though this kernel has Linux AIO (fs.aio-max-nr exists) and no seccomp filter: an emulator such as qemu-user that lacks the syscall');
+      return fail('enosys', 'this kernel has no Linux AIO (CONFIG_AIO=n)');
+    }
     return fail('error', `io_setup failed with ${code}`);
   }
   const d = native.io_destroy(ctx[0]!);
