@@ -3046,16 +3046,34 @@ function addressOf(sab) {
   try {
     const first = marker(1);
     bytes.set(first);
+    const regions = [];
     for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
       if (!/ rw.p /.test(line)) continue;
       const [start, end] = line.split(' ')[0].split('-').map((x) => BigInt('0x' + x));
-      if (end - start < BigInt(sab.byteLength)) continue;
-      const at = read(start, 3 * PAGE).indexOf(first);
-      if (at < 0) continue;
+      // Not ASan's shadow (terabytes, never the buffer).
+      if (end - start >= BigInt(sab.byteLength) && end - start <= 1n << 31n) regions.push([start, end]);
+    }
+    const confirm = (at) => {
       const second = marker(2);
       bytes.set(second);
-      if (read(start + BigInt(at), second.length).equals(second)) return start + BigInt(at);
+      if (read(at, second.length).equals(second)) return true;
       bytes.set(first);
+      return false;
+    };
+    // The buffer's own mapping starts a header away from its data. But the
+    // kernel merges it with an adjacent anonymous mapping of the same
+    // protection (ASan's allocator makes many), and then the data may be
+    // anywhere in the region: scan it whole, a MiB at a time.
+    for (const [start] of regions) {
+      const at = read(start, 3 * PAGE).indexOf(first);
+      if (at >= 0 && confirm(start + BigInt(at))) return start + BigInt(at);
+    }
+    const CHUNK = 1 << 20;
+    for (const [start, end] of regions) {
+      for (let from = start; from < end; from += BigInt(CHUNK)) {
+        const at = read(from, Math.min(CHUNK + first.length, Number(end - from))).indexOf(first);
+        if (at >= 0 && confirm(from + BigInt(at))) return from + BigInt(at);
+      }
     }
     return null;
   } finally {
