@@ -2,7 +2,7 @@
  * iomodes: every Linux I/O mode as a typed API. One module per mode; this
  * file re-exports them all.
  *
- * @module
+ * @module iomodes
  */
 export { IoError, WOULD_BLOCK } from './errors.js';
 export type { ArgumentError, IoErrorContext, UseAfterCloseError, WouldBlock } from './errors.js';

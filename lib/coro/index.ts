@@ -4,12 +4,13 @@
  * task on `EAGAIN` and wakes it when epoll (or poll) says its fd is ready.
  * See docs/coro.md.
  *
- * @module
+ * @module iomodes/coro
  */
 export type { Awaitable, Instruction, Operation, TaskFunction } from './types.js';
 export { TaskExit, TimeoutError } from './errors.js';
 export { Hub, createHub, useHub } from './hub.js';
 export type { HubCounts, HubOptions } from './hub.js';
+export type { BackendName } from './backends/backend.js';
 export { Task } from './task.js';
 export { spawn, spawnLater, current, joinAll, killAll, race, asCompleted, CompletedTasks } from './spawn.js';
 export type { JoinAllOptions } from './spawn.js';

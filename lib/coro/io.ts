@@ -28,7 +28,7 @@ import { PARK, type Instruction, type Operation } from './types.js';
  * Parks the running task until `fd` is readable (or hung up, or in error).
  * Spurious wake-ups are possible: the next read may still say `EAGAIN`.
  *
- * @throws {@link IoError} `EBADF` if the fd is not open (or is closed while
+ * @throws {@link iomodes!IoError} `EBADF` if the fd is not open (or is closed while
  *   waiting), `EPERM` for a regular file (always readable);
  *   `ERR_CONCURRENT_USE` if another task waits to read it
  * @example

@@ -182,7 +182,7 @@ export class Server implements Disposable {
 /**
  * Connects to a TCP address, waiting cooperatively for the handshake.
  *
- * @throws {@link IoError} `ECONNREFUSED` and the like
+ * @throws {@link iomodes!IoError} `ECONNREFUSED` and the like
  * @example
  * ```ts
  * import { net } from 'iomodes/coro';

@@ -16,13 +16,13 @@
  * ```
  */
 export const PARK: unique symbol = Symbol('iomodes.coro.park');
-/** The type of {@link PARK}. */
+/** The type of `PARK`. */
 export type Instruction = typeof PARK;
 
 /**
  * Something a task waits for with `yield*`, which evaluates to `T`:
  * `const n = yield* read(fd, buf)`. Every operation is an iterable whose
- * iterator yields {@link PARK} while it waits and returns its result.
+ * iterator yields `PARK` while it waits and returns its result.
  *
  * @typeParam T what `yield*` gives back
  * @example

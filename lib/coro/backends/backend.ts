@@ -86,5 +86,17 @@ export interface Backend {
   flush?(dispatch: Dispatch): boolean;
 }
 
-/** The backends a hub can run on. */
+/**
+ * The backends a hub can run on: readiness through `epoll` or `poll`, or
+ * completions through `io_uring`.
+ *
+ * @example
+ * ```ts
+ * import { createHub, type BackendName } from 'iomodes/coro';
+ * const backend: BackendName = process.env.HUB === 'poll' ? 'poll' : 'epoll';
+ * const hub = createHub({ backend });
+ * console.log(hub.backend); // 'epoll' unless HUB=poll
+ * hub.close();
+ * ```
+ */
 export type BackendName = 'epoll' | 'poll' | 'io_uring';
