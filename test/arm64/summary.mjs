@@ -4,10 +4,12 @@
  * and the skips grouped by their cause (the doctor's reason, errno and
  * detail), each with the tests it skipped. Exits 1 when a test failed or a
  * test file reported nothing (it crashed before its first test finished).
+ * With IOMODES_ARM64_REPORT set, it also writes the counts and the skips by
+ * cause there as JSON, for CI's matrix (scripts/ci-summary.mjs).
  *
  *   node test/arm64/summary.mjs RESULTS_DIR TEST_FILE...
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 const [dir, ...files] = process.argv.slice(2);
@@ -39,4 +41,14 @@ for (const r of failed) out.push(`FAILED ${where(r)}\n      ${r.error}`);
 for (const f of silent) out.push(`FAILED ${f}: reported no test (it crashed, or timed out, before its first one finished)`);
 out.push(`${passed.length} passed, ${failed.length + silent.length} failed, ${skipped.length} skipped`);
 console.log(out.join('\n'));
+if (process.env.IOMODES_ARM64_REPORT) {
+  const report = {
+    node: process.env.IOMODES_ARM64_NODE_VERSION,
+    passed: passed.length,
+    failed: failed.length + silent.length,
+    skipped: skipped.length,
+    skips: Object.fromEntries([...causes].map(([cause, tests]) => [cause, tests.map(where)])),
+  };
+  writeFileSync(process.env.IOMODES_ARM64_REPORT, JSON.stringify(report, null, 2));
+}
 process.exitCode = failed.length + silent.length > 0 ? 1 : 0;
