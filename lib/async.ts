@@ -41,6 +41,14 @@ import { ThreadpoolIo } from './async/threadpool.js';
  * - `'filesystem'`: the filesystem refuses `O_DIRECT`;
  * - `'eperm'`: `EPERM` with none of the causes above visible;
  * - `'error'`: any other errno.
+ *
+ * @example
+ * ```ts
+ * import { ioUringAvailable, type UnavailableReason } from 'iomodes';
+ * const probe = ioUringAvailable();
+ * const reason: UnavailableReason | undefined = probe.ok ? undefined : probe.reason;
+ * if (reason === 'seccomp') console.log('allow the io_uring_* syscalls in the container\'s seccomp profile');
+ * ```
  */
 export type UnavailableReason = 'seccomp' | 'sysctl' | 'enosys' | 'memlock' | 'limit' | 'filesystem' | 'eperm' | 'error';
 
@@ -68,7 +76,16 @@ export interface Unavailable {
   detail: string;
 }
 
-/** A successful {@link ioUringAvailable} probe: what the kernel said about the ring it made. */
+/**
+ * A successful {@link ioUringAvailable} probe: what the kernel said about the ring it made.
+ *
+ * @example
+ * ```ts
+ * import { ioUringAvailable, type IoUringProbe, type Unavailable } from 'iomodes';
+ * const probe: IoUringProbe | Unavailable = ioUringAvailable();
+ * if (probe.ok) console.log(probe.featureNames.includes('IORING_FEAT_NODROP'), probe.cqEntries); // true 4
+ * ```
+ */
 export interface IoUringProbe {
   ok: true;
   /** `io_uring_params.features`: the `IORING_FEAT_*` bits this kernel offers. */
@@ -83,7 +100,17 @@ export interface IoUringProbe {
   cqEntries: number;
 }
 
-/** A successful {@link aioAvailable} probe. */
+/**
+ * A successful {@link aioAvailable} probe.
+ *
+ * @example
+ * ```ts
+ * import { aioAvailable, LinuxAio, type AioProbe, type Unavailable } from 'iomodes';
+ * const probe: AioProbe | Unavailable = aioAvailable(); // { ok: true } where io_setup works
+ * const aio = probe.ok ? LinuxAio.create() : undefined;
+ * aio?.close();
+ * ```
+ */
 export interface AioProbe {
   ok: true;
 }
@@ -203,7 +230,18 @@ export function aioAvailable(): AioProbe | Unavailable {
   return { ok: true };
 }
 
-/** Options of {@link createAsyncIo}. */
+/**
+ * Options of {@link createAsyncIo}.
+ *
+ * @example
+ * ```ts
+ * import { createAsyncIo, openDirect, close, type AsyncIoOptions } from 'iomodes';
+ * const fd = openDirect('/var/tmp/data', 'r');
+ * const options: AsyncIoOptions = { fd }; // O_DIRECT: 'auto' may take Linux AIO if io_uring is unavailable
+ * const io = createAsyncIo(options);
+ * io.close(); close(fd);
+ * ```
+ */
 export interface AsyncIoOptions {
   /**
    * `'auto'` (default): io_uring; else, for `O_DIRECT` files, Linux AIO;
@@ -221,7 +259,19 @@ export interface AsyncIoOptions {
   fd?: number;
 }
 
-/** Why `'auto'` did not take a backend. */
+/**
+ * Why `'auto'` did not take a backend.
+ *
+ * @example
+ * ```ts
+ * import { createAsyncIo, type PassedOver } from 'iomodes';
+ * process.env.IOMODES_DISABLE = 'io_uring';
+ * const io = createAsyncIo(); // the threadpool
+ * const skipped: readonly PassedOver[] = io.passedOver;
+ * // [{ backend: 'io_uring', reason: 'disabled', … }, { backend: 'linux-aio', reason: 'buffered', … }]
+ * io.close();
+ * ```
+ */
 export interface PassedOver {
   backend: AsyncBackend;
   /**
@@ -234,7 +284,18 @@ export interface PassedOver {
   detail: string;
 }
 
-/** What {@link createAsyncIo} returns: an {@link AsyncIo}, and what `'auto'` passed over to choose it. */
+/**
+ * What {@link createAsyncIo} returns: an {@link AsyncIo}, and what `'auto'` passed over to choose it.
+ *
+ * @example
+ * ```ts
+ * import { createAsyncIo, type ChosenAsyncIo } from 'iomodes';
+ * const io: ChosenAsyncIo = createAsyncIo();
+ * for (const { backend, reason } of io.passedOver) console.log(`skipped ${backend}: ${reason}`);
+ * console.log(`using ${io.backend}`); // 'io_uring' on a recent kernel
+ * io.close();
+ * ```
+ */
 export type ChosenAsyncIo = AsyncIo & { readonly passedOver: readonly PassedOver[] };
 
 const BACKENDS: readonly AsyncBackend[] = ['io_uring', 'linux-aio', 'posix-aio', 'threadpool'];

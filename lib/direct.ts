@@ -27,6 +27,15 @@ const MAX_ALIGNMENT = 2 ** 30;
 /**
  * The alignment `O_DIRECT` needs on one file. Both are 0 when the
  * filesystem says the file cannot be used with `O_DIRECT`.
+ *
+ * @example
+ * ```ts
+ * import { directIoAlignment, allocAligned, type DirectIoAlignment } from 'iomodes';
+ * const alignment: DirectIoAlignment | undefined = directIoAlignment('/var/tmp/data');
+ * if (alignment) {
+ *   const buf = allocAligned(8 * alignment.offset, alignment.memory); // 8 blocks, its address aligned
+ * }
+ * ```
  */
 export interface DirectIoAlignment {
   /** A buffer's address must be a multiple of this (`stx_dio_mem_align`). */
@@ -41,13 +50,33 @@ export interface DirectIoAlignment {
   source: 'statx' | 'block-device' | 'probe';
 }
 
-/** Options of {@link directIoAlignment}. */
+/**
+ * Options of {@link directIoAlignment}.
+ *
+ * @example
+ * ```ts
+ * import { directIoAlignment, type DirectIoAlignmentOptions } from 'iomodes';
+ * for (const method of ['statx', 'block-device', 'probe'] as const) {
+ *   const options: DirectIoAlignmentOptions = { method };
+ *   console.log(method, directIoAlignment('/var/tmp/data', options)); // each method's answer, to compare
+ * }
+ * ```
+ */
 export interface DirectIoAlignmentOptions {
   /** Use only this method (to compare them); default: each in the documented order. */
   method?: DirectIoAlignment['source'];
 }
 
-/** A successful {@link directIoAvailable} probe. */
+/**
+ * A successful {@link directIoAvailable} probe.
+ *
+ * @example
+ * ```ts
+ * import { directIoAvailable, type DirectIoProbe, type Unavailable } from 'iomodes';
+ * const probe: DirectIoProbe | Unavailable = directIoAvailable('/var/tmp');
+ * if (probe.ok) console.log(probe.path, probe.alignment); // '/var/tmp' { memory: 512, offset: 512, source: 'statx' }
+ * ```
+ */
 export interface DirectIoProbe {
   ok: true;
   /** The directory probed. */
@@ -401,13 +430,34 @@ export function checkDirectVectored(fd: number, buffers: readonly ArrayBufferVie
 
 // ------------------------------------------------------------ page cache
 
-/** A byte range of a file: from `offset` (default 0), `length` bytes (default to the end). */
+/**
+ * A byte range of a file: from `offset` (default 0), `length` bytes (default to the end).
+ *
+ * @example
+ * ```ts
+ * import { open, advise, residency, close, type FileRange } from 'iomodes';
+ * const fd = open('/var/tmp/data');
+ * const firstMiB: FileRange = { offset: 0, length: 1 << 20 };
+ * advise(fd, 'willneed', firstMiB); // start reading it into the page cache
+ * residency(fd, firstMiB); // { pages: 256, resident: 256, pageSize: 4096 } once read
+ * close(fd);
+ * ```
+ */
 export interface FileRange {
   offset?: number;
   length?: number;
 }
 
-/** What {@link residency} found. */
+/**
+ * What {@link residency} found.
+ *
+ * @example
+ * ```ts
+ * import { residency, type Residency } from 'iomodes';
+ * const { pages, resident }: Residency = residency('/var/tmp/data');
+ * console.log(`${resident} of ${pages} pages in the page cache`);
+ * ```
+ */
 export interface Residency {
   /** Pages in the range (the page size is 4096 here: `pageSize`). */
   pages: number;
@@ -457,7 +507,18 @@ export function residency(fdOrPath: number | string, range?: FileRange): Residen
   }
 }
 
-/** The advice {@link advise} takes: `posix_fadvise(2)`'s `POSIX_FADV_*`. */
+/**
+ * The advice {@link advise} takes: `posix_fadvise(2)`'s `POSIX_FADV_*`.
+ *
+ * @example
+ * ```ts
+ * import { open, advise, close, type Advice } from 'iomodes';
+ * const fd = open('/var/tmp/data');
+ * const advice: Advice = 'random'; // no readahead: each read brings in only what it asks for
+ * advise(fd, advice);
+ * close(fd);
+ * ```
+ */
 export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed' | 'noreuse';
 
 const ADVICE: Record<Advice, number> = {
@@ -511,7 +572,18 @@ export function dropCache(fd: number, range?: FileRange): void {
   check(native.posix_fadvise(fd, offset, length, ADVICE.dontneed), 'posix_fadvise', { fd });
 }
 
-/** What {@link fallocate} does with the range. */
+/**
+ * What {@link fallocate} does with the range.
+ *
+ * @example
+ * ```ts
+ * import { open, fallocate, close, type FallocateMode } from 'iomodes';
+ * const fd = open('/var/tmp/reserved', 'w');
+ * const mode: FallocateMode = 'keep-size'; // reserve 1 MiB; the file's size stays 0
+ * fallocate(fd, 0, 1 << 20, mode);
+ * close(fd);
+ * ```
+ */
 export type FallocateMode = 'allocate' | 'keep-size' | 'punch-hole' | 'zero-range';
 
 /**

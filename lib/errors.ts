@@ -20,10 +20,30 @@ import { getSystemErrorMap, inspect, type InspectOptions } from 'node:util';
  * ```
  */
 export const WOULD_BLOCK: unique symbol = Symbol.for('iomodes.WOULD_BLOCK');
-/** The type of {@link WOULD_BLOCK}. */
+/**
+ * The type of {@link WOULD_BLOCK}.
+ *
+ * @example
+ * ```ts
+ * import { pipe, tryRead, close, type WouldBlock } from 'iomodes';
+ * const [r, w] = pipe({ nonblocking: true });
+ * const n: number | WouldBlock = tryRead(r, Buffer.alloc(64)); // WOULD_BLOCK: the pipe is empty
+ * close(r); close(w);
+ * ```
+ */
 export type WouldBlock = typeof WOULD_BLOCK;
 
-/** Where a failed syscall was pointed, when known. */
+/**
+ * Where a failed syscall was pointed, when known.
+ *
+ * @example
+ * ```ts
+ * import { IoError, type IoErrorContext } from 'iomodes';
+ * const context: IoErrorContext = { path: '/nope' };
+ * const err = new IoError(2, 'open', context);
+ * console.log(err.message, err.path); // "ENOENT: no such file or directory, open '/nope'" '/nope'
+ * ```
+ */
 export interface IoErrorContext {
   fd?: number;
   path?: string;
@@ -147,7 +167,16 @@ export function check(result: number, syscall: string, context?: IoErrorContext)
   return result;
 }
 
-/** An argument error, carrying Node core's `code`. */
+/**
+ * An argument error, carrying Node core's `code`.
+ *
+ * @example
+ * ```ts
+ * import { setrlimit, type ArgumentError } from 'iomodes';
+ * try { setrlimit('nofile', { soft: 10, hard: 5 }); }
+ * catch (err) { console.log((err as ArgumentError).code); } // 'ERR_OUT_OF_RANGE': soft > hard
+ * ```
+ */
 export interface ArgumentError extends Error {
   code: 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE';
 }
@@ -259,7 +288,18 @@ export function invalidArgValue(name: string, value: unknown, reason = 'is inval
   return err;
 }
 
-/** An object that is closed, when used again: `ERR_USE_AFTER_CLOSE`, as Node core names it. */
+/**
+ * An object that is closed, when used again: `ERR_USE_AFTER_CLOSE`, as Node core names it.
+ *
+ * @example
+ * ```ts
+ * import { Epoll, type UseAfterCloseError } from 'iomodes';
+ * const epoll = Epoll.create();
+ * epoll.close();
+ * try { epoll.wait(1, 0); }
+ * catch (err) { console.log((err as UseAfterCloseError).code); } // 'ERR_USE_AFTER_CLOSE'
+ * ```
+ */
 export interface UseAfterCloseError extends Error {
   code: 'ERR_USE_AFTER_CLOSE';
 }

@@ -51,7 +51,17 @@ export const O = Object.freeze({
   ASYNC: constant('O_ASYNC'),
 });
 
-/** Node's string flags, as `fs.openSync` takes them. */
+/**
+ * Node's string flags, as `fs.openSync` takes them.
+ *
+ * @example
+ * ```ts
+ * import { open, close, type OpenFlagString } from 'iomodes';
+ * const flags: OpenFlagString = 'a'; // O_WRONLY | O_CREAT | O_APPEND, as fs.openSync reads 'a'
+ * const fd = open('/tmp/iomodes.log', flags);
+ * close(fd);
+ * ```
+ */
 export type OpenFlagString = 'r' | 'r+' | 'rs+' | 'w' | 'wx' | 'w+' | 'wx+' | 'a' | 'ax' | 'a+' | 'ax+' | 'as' | 'as+';
 
 const stringFlags: Record<OpenFlagString, number> = {
@@ -72,7 +82,17 @@ const stringFlags: Record<OpenFlagString, number> = {
 
 const knownOpenFlags = Object.values(O).reduce((a, b) => a | b, 0);
 
-/** Options for {@link open}. */
+/**
+ * Options for {@link open}.
+ *
+ * @example
+ * ```ts
+ * import { open, close, type OpenOptions } from 'iomodes';
+ * const options: OpenOptions = { mode: 0o600, cloexec: false }; // owner-only; inherited by child processes
+ * const fd = open('/tmp/iomodes.secret', 'w', options);
+ * close(fd);
+ * ```
+ */
 export interface OpenOptions {
   /** Permission bits for a created file. Default `0o666` (before umask). */
   mode?: number;
@@ -203,7 +223,18 @@ export function dup(fd: number, options?: { cloexec?: boolean }): number {
   return check(native.dup(fd, cloexec ? 1 : 0), 'dup', { fd });
 }
 
-/** Options for {@link pipe}. */
+/**
+ * Options for {@link pipe}.
+ *
+ * @example
+ * ```ts
+ * import { pipe, tryRead, close, type PipeOptions } from 'iomodes';
+ * const options: PipeOptions = { nonblocking: true };
+ * const [r, w] = pipe(options);
+ * tryRead(r, Buffer.alloc(16)); // WOULD_BLOCK instead of waiting
+ * close(r); close(w);
+ * ```
+ */
 export interface PipeOptions {
   /** Open both ends `O_NONBLOCK`. Default `false`. */
   nonblocking?: boolean;
@@ -232,10 +263,32 @@ export function pipe(options?: PipeOptions): [readEnd: number, writeEnd: number]
   return [out[0]!, out[1]!];
 }
 
-/** Socket types for {@link socketpair}. */
+/**
+ * Socket types for {@link socketpair}.
+ *
+ * @example
+ * ```ts
+ * import { socketpair, write, read, close, type SocketpairType } from 'iomodes';
+ * const type: SocketpairType = 'seqpacket'; // messages keep their boundaries
+ * const [a, b] = socketpair({ type });
+ * write(a, Buffer.from('one')); write(a, Buffer.from('two'));
+ * read(b, Buffer.alloc(64)); // 3: 'one' only
+ * close(a); close(b);
+ * ```
+ */
 export type SocketpairType = 'stream' | 'dgram' | 'seqpacket';
 
-/** Options for {@link socketpair}. */
+/**
+ * Options for {@link socketpair}.
+ *
+ * @example
+ * ```ts
+ * import { socketpair, close, type SocketpairOptions } from 'iomodes';
+ * const options: SocketpairOptions = { type: 'dgram', nonblocking: true };
+ * const [a, b] = socketpair(options);
+ * close(a); close(b);
+ * ```
+ */
 export interface SocketpairOptions {
   /** `'stream'` (default), `'dgram'` or `'seqpacket'`. */
   type?: SocketpairType;
@@ -283,7 +336,19 @@ export function socketpair(options?: SocketpairOptions): [number, number] {
   return [out[0]!, out[1]!];
 }
 
-/** Options for {@link eventfd}. */
+/**
+ * Options for {@link eventfd}.
+ *
+ * @example
+ * ```ts
+ * import { eventfd, read, close, type EventfdOptions } from 'iomodes';
+ * const options: EventfdOptions = { semaphore: true, nonblocking: true };
+ * const efd = eventfd(3, options);
+ * const value = new BigUint64Array(1);
+ * read(efd, value); // 8; value[0] === 1n, and the counter is now 2
+ * close(efd);
+ * ```
+ */
 export interface EventfdOptions {
   /** `EFD_NONBLOCK`. Default `false`. */
   nonblocking?: boolean;
@@ -318,7 +383,16 @@ export function eventfd(initval = 0, options?: EventfdOptions): number {
   return check(native.eventfd(initval, flags), 'eventfd');
 }
 
-/** The kinds of socket {@link socket} makes. */
+/**
+ * The kinds of socket {@link socket} makes.
+ *
+ * @example
+ * ```ts
+ * import { socket, close, type SocketKind } from 'iomodes';
+ * const kinds: SocketKind[] = ['tcp4', 'udp6', 'unix-dgram'];
+ * for (const kind of kinds) close(socket(kind));
+ * ```
+ */
 export type SocketKind = 'tcp4' | 'tcp6' | 'udp4' | 'udp6' | 'unix' | 'unix-dgram' | 'unix-seqpacket';
 
 const socketKinds: Record<SocketKind, [family: string, type: string]> = {
@@ -331,7 +405,20 @@ const socketKinds: Record<SocketKind, [family: string, type: string]> = {
   'unix-seqpacket': ['AF_UNIX', 'SOCK_SEQPACKET'],
 };
 
-/** Options for {@link socket} and {@link accept}. */
+/**
+ * Options for {@link socket} and {@link accept}.
+ *
+ * @example
+ * ```ts
+ * import { socket, bind, listen, tryAccept, close, type SocketOptions } from 'iomodes';
+ * const options: SocketOptions = { nonblocking: true };
+ * const listener = socket('tcp4', options);
+ * bind(listener, { host: '127.0.0.1', port: 0 });
+ * listen(listener);
+ * tryAccept(listener, options); // WOULD_BLOCK: no client yet (one accepted would be non-blocking too)
+ * close(listener);
+ * ```
+ */
 export interface SocketOptions {
   /** `SOCK_NONBLOCK`. Default `false`. */
   nonblocking?: boolean;
@@ -359,21 +446,70 @@ export function socket(kind: SocketKind, options?: SocketOptions): number {
   return check(native.socket(constant(family), constant(type) | flags, 0), 'socket');
 }
 
-/** An IP address and port: `host` is a numeric IPv4 or IPv6 address. */
+/**
+ * An IP address and port: `host` is a numeric IPv4 or IPv6 address.
+ *
+ * @example
+ * ```ts
+ * import { socket, bind, getsockname, close, type InetAddress } from 'iomodes';
+ * const address: InetAddress = { host: '127.0.0.1', port: 0 }; // port 0: the kernel picks one
+ * const fd = socket('tcp4');
+ * bind(fd, address);
+ * getsockname(fd); // { family: 'IPv4', host: '127.0.0.1', port: 40123 }
+ * close(fd);
+ * ```
+ */
 export interface InetAddress {
   host: string;
   port: number;
 }
 
-/** A Unix domain socket path; a leading `'\0'` names an abstract socket. */
+/**
+ * A Unix domain socket path; a leading `'\0'` names an abstract socket.
+ *
+ * @example
+ * ```ts
+ * import { socket, bind, getsockname, close, type UnixAddress } from 'iomodes';
+ * const address: UnixAddress = { path: '\0iomodes-demo' }; // abstract: no file to remove after
+ * const fd = socket('unix');
+ * bind(fd, address);
+ * getsockname(fd); // { family: 'unix', path: '\0iomodes-demo' }
+ * close(fd);
+ * ```
+ */
 export interface UnixAddress {
   path: string;
 }
 
-/** A socket address, as {@link bind} and {@link connect} take it. */
+/**
+ * A socket address, as {@link bind} and {@link connect} take it.
+ *
+ * @example
+ * ```ts
+ * import { socket, bind, close, type SocketAddress } from 'iomodes';
+ * const addresses: SocketAddress[] = [{ host: '127.0.0.1', port: 0 }, { path: '\0iomodes-demo' }];
+ * for (const address of addresses) {
+ *   const fd = socket('path' in address ? 'unix' : 'tcp4');
+ *   bind(fd, address);
+ *   close(fd);
+ * }
+ * ```
+ */
 export type SocketAddress = InetAddress | UnixAddress;
 
-/** A socket address, as {@link getsockname} and {@link getpeername} return it. */
+/**
+ * A socket address, as {@link getsockname} and {@link getpeername} return it.
+ *
+ * @example
+ * ```ts
+ * import { socket, bind, getsockname, close, type ResolvedAddress } from 'iomodes';
+ * const fd = socket('tcp4');
+ * bind(fd, { host: '127.0.0.1', port: 0 });
+ * const local: ResolvedAddress = getsockname(fd);
+ * if (local.family !== 'unix') console.log(local.port); // the port the kernel picked
+ * close(fd);
+ * ```
+ */
 export type ResolvedAddress =
   | { family: 'IPv4' | 'IPv6'; host: string; port: number }
   | { family: 'unix'; path: string };
@@ -559,7 +695,19 @@ export function getpeername(fd: number): ResolvedAddress {
   return decodeAddress(native.getpeername(fd), 'getpeername', fd);
 }
 
-/** Integer socket options {@link setsockopt} and {@link getsockopt} know. */
+/**
+ * Integer socket options {@link setsockopt} and {@link getsockopt} know.
+ *
+ * @example
+ * ```ts
+ * import { socket, setsockopt, getsockopt, close, type SocketOption } from 'iomodes';
+ * const option: SocketOption = 'TCP_NODELAY';
+ * const fd = socket('tcp4');
+ * setsockopt(fd, option, true);
+ * getsockopt(fd, option); // 1
+ * close(fd);
+ * ```
+ */
 export type SocketOption =
   | 'SO_REUSEADDR'
   | 'SO_REUSEPORT'

@@ -48,7 +48,18 @@ function abortError(signal: AbortSignal): Error {
 
 // ---------------------------------------------------------------- select
 
-/** The fds {@link select} found ready, one list per set asked about. */
+/**
+ * The fds {@link select} found ready, one list per set asked about.
+ *
+ * @example
+ * ```ts
+ * import { pipe, write, select, close, type SelectResult } from 'iomodes';
+ * const [r, w] = pipe();
+ * write(w, Buffer.from('x'));
+ * const ready: SelectResult = select([r], [w], [], 0); // { read: [r], write: [w], except: [] }
+ * close(r); close(w);
+ * ```
+ */
 export interface SelectResult {
   /** Readable fds (from `readFds`). */
   read: number[];
@@ -141,13 +152,36 @@ const POLLFD_SIZE = constant('POLLFD_SIZE');
 /** The most fds one {@link poll} call takes: Linux's own ceiling on RLIMIT_NOFILE (`fs.nr_open` defaults to 2**20). */
 const MAX_POLL_FDS = 1 << 20;
 
-/** An fd and the {@link POLL} events to wait for. */
+/**
+ * An fd and the {@link POLL} events to wait for.
+ *
+ * @example
+ * ```ts
+ * import { socketpair, poll, POLL, close, type PollEntry } from 'iomodes';
+ * const [a, b] = socketpair();
+ * const entries: PollEntry[] = [{ fd: a, events: POLL.IN }, { fd: b, events: POLL.OUT }];
+ * poll(entries, 0); // [{ fd: b, events: POLL.OUT }]: nothing to read on a yet
+ * close(a); close(b);
+ * ```
+ */
 export interface PollEntry {
   fd: number;
   events: number;
 }
 
-/** A ready fd and the {@link POLL} events it has (the kernel's `revents`). */
+/**
+ * A ready fd and the {@link POLL} events it has (the kernel's `revents`).
+ *
+ * @example
+ * ```ts
+ * import { pipe, poll, POLL, close, type PollEvent } from 'iomodes';
+ * const [r, w] = pipe();
+ * close(w);
+ * const ready: PollEvent[] = poll([{ fd: r, events: POLL.IN }], 0);
+ * for (const { fd, events } of ready) if (events & POLL.HUP) console.log(fd, 'hung up'); // the write end is closed
+ * close(r);
+ * ```
+ */
 export interface PollEvent {
   fd: number;
   events: number;
@@ -331,20 +365,52 @@ export class Poller {
 
 // ---------------------------------------------------------------- epoll
 
-/** One ready fd from an {@link Epoll}: its fd, its {@link Epoll} event bits, and the `data` given at registration. */
+/**
+ * One ready fd from an {@link Epoll}: its fd, its {@link Epoll} event bits, and the `data` given at registration.
+ *
+ * @example
+ * ```ts
+ * import { Epoll, socketpair, write, type EpollEvent } from 'iomodes';
+ * using epoll = Epoll.create<{ name: string }>();
+ * const [a, b] = socketpair();
+ * epoll.add(a, Epoll.IN, { name: 'a' });
+ * write(b, Buffer.from('ping'));
+ * const events: EpollEvent<{ name: string }>[] = epoll.wait(64, 0); // [{ fd: a, events: Epoll.IN, data: { name: 'a' } }]
+ * ```
+ */
 export interface EpollEvent<T = unknown> {
   fd: number;
   events: number;
   data: T;
 }
 
-/** Options for {@link Epoll.create}. */
+/**
+ * Options for {@link Epoll.create}.
+ *
+ * @example
+ * ```ts
+ * import { Epoll, type EpollOptions } from 'iomodes';
+ * const options: EpollOptions = { cloexec: false }; // a child process inherits the epoll fd
+ * const epoll = Epoll.create(options);
+ * epoll.close();
+ * ```
+ */
 export interface EpollOptions {
   /** `EPOLL_CLOEXEC`: the epoll fd does not leak into child processes. Default `true`. */
   cloexec?: boolean;
 }
 
-/** Options for {@link Epoll.waitAsync} and {@link Epoll.events}. */
+/**
+ * Options for {@link Epoll.waitAsync} and {@link Epoll.events}.
+ *
+ * @example
+ * ```ts
+ * import { Epoll, type EpollWaitOptions } from 'iomodes';
+ * using epoll = Epoll.create();
+ * const options: EpollWaitOptions = { signal: AbortSignal.timeout(1000) };
+ * await epoll.waitAsync(-1, options); // rejects after 1 s with an AbortError: no fd is registered
+ * ```
+ */
 export interface EpollWaitOptions {
   /** Aborting it rejects the wait with an `AbortError`. */
   signal?: AbortSignal;

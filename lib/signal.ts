@@ -21,7 +21,17 @@ import { constant, native, type NativeSignalIo } from './native.js';
 import { validateBoolean, validateFd, validateOneOf, validateOptions, validateSignal } from './validate.js';
 import { Watcher, WATCH } from './watcher.js';
 
-/** The real-time signal range, as glibc reports it at run time. */
+/**
+ * The real-time signal range, as glibc reports it at run time.
+ *
+ * @example
+ * ```ts
+ * import { realtimeSignals, SignalIo, type RealtimeSignals } from 'iomodes';
+ * const { min, count }: RealtimeSignals = realtimeSignals(); // min 34, count 31
+ * const sio = new SignalIo({ signal: min + 3 }); // SIGRTMIN+3
+ * sio.close();
+ * ```
+ */
 export interface RealtimeSignals {
   /** `SIGRTMIN`: 34 with glibc, which keeps the first two for its threads. */
   min: number;
@@ -68,13 +78,45 @@ const ITERATOR_QUEUE_MAX = 65536;
  * per event, with the fd and its readiness; `'sigio'` is the classic form,
  * a plain `SIGIO` with no fd (signals merge, so every one means "rescan
  * every fd"), kept for teaching and comparison.
+ *
+ * @example
+ * ```ts
+ * import { SignalIo, socketpair, write, type SignalIoMode } from 'iomodes';
+ * const mode: SignalIoMode = 'sigio'; // plain SIGIO: it names no fd, so each one means a rescan
+ * const [a, b] = socketpair({ nonblocking: true });
+ * const sio = new SignalIo({ mode });
+ * sio.on('io', ({ fd, source }) => console.log(fd === a, source)); // true 'rescan'
+ * sio.enable(a);
+ * write(b, Buffer.from('ping'));
+ * ```
  */
 export type SignalIoMode = 'realtime' | 'sigio';
 
-/** A signal number, or a name such as `'SIGRTMIN+3'`, `'SIGRTMAX-2'` or `'SIGIO'`. */
+/**
+ * A signal number, or a name such as `'SIGRTMIN+3'`, `'SIGRTMAX-2'` or `'SIGIO'`.
+ *
+ * @example
+ * ```ts
+ * import { SignalIo, type SignalSpec } from 'iomodes';
+ * const signal: SignalSpec = 'SIGRTMIN+3'; // or its number: 37 with glibc
+ * const sio = new SignalIo({ signal });
+ * sio.signal; // 37
+ * sio.close();
+ * ```
+ */
 export type SignalSpec = number | string;
 
-/** Options of {@link SignalIo}'s constructor: the defaults for {@link SignalIo.enable}. */
+/**
+ * Options of {@link SignalIo}'s constructor: the defaults for {@link SignalIo.enable}.
+ *
+ * @example
+ * ```ts
+ * import { SignalIo, type SignalIoOptions } from 'iomodes';
+ * const options: SignalIoOptions = { signal: 'SIGRTMIN+5', rescanOnOverflow: false };
+ * const sio = new SignalIo(options);
+ * sio.on('overflow', () => sio.rescan()); // rescanning after an overflow is now ours to do
+ * ```
+ */
 export interface SignalIoOptions {
   /**
    * The real-time signal for `'realtime'` mode. Default: chosen at run time,
@@ -92,7 +134,18 @@ export interface SignalIoOptions {
   rescanOnOverflow?: boolean;
 }
 
-/** Options of {@link SignalIo.enable}. */
+/**
+ * Options of {@link SignalIo.enable}.
+ *
+ * @example
+ * ```ts
+ * import { SignalIo, socketpair, type SignalIoEnableOptions } from 'iomodes';
+ * const [a] = socketpair({ nonblocking: true });
+ * using sio = new SignalIo();
+ * const options: SignalIoEnableOptions = { signal: 'SIGRTMIN+6', writable: true }; // a writer waits for room on a
+ * sio.enable(a, options);
+ * ```
+ */
 export interface SignalIoEnableOptions {
   /** This fd's signal, instead of the object's. */
   signal?: SignalSpec;
@@ -106,7 +159,20 @@ export interface SignalIoEnableOptions {
   writable?: boolean;
 }
 
-/** An fd's readiness, from a signal's siginfo or from a rescan. */
+/**
+ * An fd's readiness, from a signal's siginfo or from a rescan.
+ *
+ * @example
+ * ```ts
+ * import { SignalIo, socketpair, write, type SignalIoEvent } from 'iomodes';
+ * const [a, b] = socketpair({ nonblocking: true });
+ * const sio = new SignalIo();
+ * sio.on('io', (event: SignalIoEvent) => console.log(event));
+ * // { fd: a, readable: true, writable: false, error: false, hangup: false, band: 65, signal: 34, source: 'signal' }
+ * sio.enable(a);
+ * write(b, Buffer.from('ping'));
+ * ```
+ */
 export interface SignalIoEvent {
   /** The fd (`si_fd`). */
   fd: number;
@@ -126,7 +192,19 @@ export interface SignalIoEvent {
   source: 'signal' | 'rescan';
 }
 
-/** Why events may have been lost: see {@link SignalIo}'s `'overflow'` event. */
+/**
+ * Why events may have been lost: see {@link SignalIo}'s `'overflow'` event.
+ *
+ * @example
+ * ```ts
+ * import { SignalIo, type SignalIoOverflow } from 'iomodes';
+ * const sio = new SignalIo({ rescanOnOverflow: false });
+ * sio.on('overflow', ({ reason }: SignalIoOverflow) => {
+ *   console.warn(`signal-driven I/O lost events (${reason})`); // 'sigqueue' or 'pipe'
+ *   sio.rescan();
+ * });
+ * ```
+ */
 export interface SignalIoOverflow {
   /**
    * `'sigqueue'`: the real-time signal queue was full (`RLIMIT_SIGPENDING`)
@@ -136,7 +214,21 @@ export interface SignalIoOverflow {
   reason: 'sigqueue' | 'pipe';
 }
 
-/** Counters of one {@link SignalIo}, since it was created. */
+/**
+ * Counters of one {@link SignalIo}, since it was created.
+ *
+ * @example
+ * ```ts
+ * import { SignalIo, socketpair, write, type SignalIoCounts } from 'iomodes';
+ * const [a, b] = socketpair({ nonblocking: true });
+ * const sio = new SignalIo();
+ * sio.on('io', () => {
+ *   const counts: SignalIoCounts = sio.counts; // { signals: 1, events: 1, overflows: 0, rescans: 0 }
+ *   sio.close();
+ * });
+ * sio.enable(a); write(b, Buffer.from('ping'));
+ * ```
+ */
 export interface SignalIoCounts {
   /** Signal records the handler wrote and this object read. */
   signals: number;

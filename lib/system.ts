@@ -11,11 +11,29 @@ import { check, invalidArgType, outOfRange } from './errors.js';
 import { constant, native } from './native.js';
 import { validateInteger, validateOneOf, validateOptions } from './validate.js';
 
-/** The limits {@link getrlimit} and {@link setrlimit} know. */
+/**
+ * The limits {@link getrlimit} and {@link setrlimit} know.
+ *
+ * @example
+ * ```ts
+ * import { getrlimit, type Resource } from 'iomodes';
+ * const resources: Resource[] = ['nofile', 'sigpending', 'memlock'];
+ * for (const resource of resources) console.log(resource, getrlimit(resource).soft);
+ * ```
+ */
 export type Resource = 'nofile' | 'sigpending' | 'memlock';
 const resources: Record<Resource, string> = { nofile: 'RLIMIT_NOFILE', sigpending: 'RLIMIT_SIGPENDING', memlock: 'RLIMIT_MEMLOCK' };
 
-/** A soft and hard limit; `Infinity` is `RLIM_INFINITY`. */
+/**
+ * A soft and hard limit; `Infinity` is `RLIM_INFINITY`.
+ *
+ * @example
+ * ```ts
+ * import { getrlimit, setrlimit, type Limit } from 'iomodes';
+ * const limit: Limit = getrlimit('nofile'); // { soft: 1024, hard: 524288 }
+ * if (limit.soft < limit.hard) setrlimit('nofile', { soft: limit.hard, hard: limit.hard });
+ * ```
+ */
 export interface Limit {
   soft: number;
   hard: number;
@@ -61,7 +79,17 @@ export function setrlimit(resource: Resource, limit: Limit): void {
   check(native.setrlimit(constant(resources[resource]), limit.soft, limit.hard), 'setrlimit');
 }
 
-/** The native resources this thread's addon instance holds open. */
+/**
+ * The native resources this thread's addon instance holds open.
+ *
+ * @example
+ * ```ts
+ * import { Epoll, debugCounters, type DebugCounters } from 'iomodes';
+ * const before: DebugCounters = debugCounters();
+ * Epoll.create().close();
+ * setImmediate(() => console.log(debugCounters().ownedFds === before.ownedFds)); // true: nothing leaked
+ * ```
+ */
 export interface DebugCounters {
   /** Open watchers (`uv_poll_t` handles), one per watched `Epoll` among others. */
   watchers: number;

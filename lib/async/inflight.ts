@@ -21,13 +21,38 @@ import { constant } from '../native.js';
 import { validateBuffer, validateOptions, validatePosition, validateRange, validateSignal } from '../validate.js';
 import { Watcher, WATCH } from '../watcher.js';
 
-/** What every asynchronous operation accepts. */
+/**
+ * What every asynchronous operation accepts.
+ *
+ * @example
+ * ```ts
+ * import { createAsyncIo, open, close, type OperationOptions } from 'iomodes';
+ * const io = createAsyncIo();
+ * const fd = open('/tmp/iomodes.dat', 'w');
+ * const options: OperationOptions = { signal: AbortSignal.timeout(5000) };
+ * await io.fsync(fd, options); // or rejects with an AbortError after 5 s
+ * io.close(); close(fd);
+ * ```
+ */
 export interface OperationOptions {
   /** Aborts the operation: it is cancelled in the kernel and rejects with an `AbortError`. */
   signal?: AbortSignal;
 }
 
-/** Options of a positional read or write. */
+/**
+ * Options of a positional read or write.
+ *
+ * @example
+ * ```ts
+ * import { createAsyncIo, open, close, type ReadWriteOptions } from 'iomodes';
+ * const io = createAsyncIo();
+ * const fd = open('/etc/hostname');
+ * const buf = Buffer.alloc(64);
+ * const options: ReadWriteOptions = { offset: 16, length: 32, position: 0 }; // up to 32 bytes from the file's start, into buf at 16
+ * const n = await io.read(fd, buf, options);
+ * io.close(); close(fd);
+ * ```
+ */
 export interface ReadWriteOptions extends OperationOptions {
   /** Where in `buffer` to start; default 0. */
   offset?: number;
@@ -41,7 +66,19 @@ export interface ReadWriteOptions extends OperationOptions {
   position?: number | bigint | null;
 }
 
-/** Options of `readv`/`writev`. */
+/**
+ * Options of `readv`/`writev`.
+ *
+ * @example
+ * ```ts
+ * import { createAsyncIo, open, close, type VectoredOptions } from 'iomodes';
+ * const io = createAsyncIo();
+ * const fd = open('/etc/hostname');
+ * const options: VectoredOptions = { position: 0 };
+ * const n = await io.readv(fd, [Buffer.alloc(4), Buffer.alloc(60)], options); // 4 bytes, then up to 60 more
+ * io.close(); close(fd);
+ * ```
+ */
 export interface VectoredOptions extends OperationOptions {
   /** As in {@link ReadWriteOptions.position}. */
   position?: number | bigint | null;
@@ -88,7 +125,18 @@ export interface AsyncIo {
   [Symbol.dispose](): void;
 }
 
-/** The asynchronous backends. `createAsyncIo`'s `'auto'` tries io_uring, then Linux AIO (for `O_DIRECT` files), then the threadpool. */
+/**
+ * The asynchronous backends. `createAsyncIo`'s `'auto'` tries io_uring, then Linux AIO (for `O_DIRECT` files), then the threadpool.
+ *
+ * @example
+ * ```ts
+ * import { createAsyncIo, type AsyncBackend } from 'iomodes';
+ * const backend: AsyncBackend = 'threadpool'; // available everywhere
+ * const io = createAsyncIo({ backend });
+ * io.backend; // 'threadpool'
+ * io.close();
+ * ```
+ */
 export type AsyncBackend = 'io_uring' | 'linux-aio' | 'posix-aio' | 'threadpool';
 
 /**

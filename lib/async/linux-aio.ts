@@ -39,7 +39,18 @@ import { constant, native } from '../native.js';
 import { validateBuffer, validateFd, validateInteger, validateOptions } from '../validate.js';
 import { checkVectored, CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncBackend, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions, resolveSignal, toVoid } from './inflight.js';
 
-/** Options of {@link LinuxAio.create}. */
+/**
+ * Options of {@link LinuxAio.create}.
+ *
+ * @example
+ * ```ts
+ * import { LinuxAio, type LinuxAioOptions } from 'iomodes';
+ * const options: LinuxAioOptions = { entries: 1024 }; // counted against fs.aio-max-nr
+ * const aio = LinuxAio.create(options);
+ * aio.capacity; // 1024
+ * aio.close();
+ * ```
+ */
 export interface LinuxAioOptions {
   /**
    * Operations in the kernel at once: the context's `nr_events`, counted

@@ -23,7 +23,17 @@ import {
   type VectoredOptions,
 } from './inflight.js';
 
-/** Options of {@link PosixAio.create}. */
+/**
+ * Options of {@link PosixAio.create}.
+ *
+ * @example
+ * ```ts
+ * import { PosixAio, type PosixAioOptions } from 'iomodes';
+ * const options: PosixAioOptions = { capacity: 64 }; // more operations wait in PosixAio's own queue
+ * const io = PosixAio.create(options);
+ * io.close();
+ * ```
+ */
 export interface PosixAioOptions {
   /**
    * How many operations glibc holds at once (1 to 65536; default 1024).

@@ -30,7 +30,18 @@ import { constant, native, type NativeRing } from '../native.js';
 import { validateBoolean, validateBuffer, validateBufferArray, validateFd, validateInteger, validateOptions, validatePath, validateRange, validateSignal, validateTimeout } from '../validate.js';
 import { checkVectored, CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions } from './inflight.js';
 
-/** Options of {@link Ring.create}. */
+/**
+ * Options of {@link Ring.create}.
+ *
+ * @example
+ * ```ts
+ * import { Ring, type RingOptions } from 'iomodes';
+ * const options: RingOptions = { entries: 64, cqEntries: 1024, singleIssuer: true };
+ * const ring = Ring.create(options);
+ * ring.info; // { sqEntries: 64, cqEntries: 1024, features: …, flags: … }
+ * ring.close();
+ * ```
+ */
 export interface RingOptions {
   /** Submission queue entries (rounded up to a power of 2 by the kernel); default 256. */
   entries?: number;
@@ -60,7 +71,18 @@ export interface RingOptions {
   deferTaskrun?: boolean;
 }
 
-/** What every {@link Ring} operation accepts. */
+/**
+ * What every {@link Ring} operation accepts.
+ *
+ * @example
+ * ```ts
+ * import { Ring, pipe, POLL, type RingOperationOptions } from 'iomodes';
+ * using ring = Ring.create();
+ * const [r] = pipe();
+ * const options: RingOperationOptions = { timeoutMs: 100 };
+ * await ring.poll(r, POLL.IN, options); // rejects with ETIME: nothing was written
+ * ```
+ */
 export interface RingOperationOptions extends OperationOptions {
   /** Fails the operation with `ETIME` if it has not completed in this many ms (a linked timeout). */
   timeoutMs?: number;
@@ -68,11 +90,47 @@ export interface RingOperationOptions extends OperationOptions {
   fixedFile?: boolean;
 }
 
-/** Options of {@link Ring.read} and {@link Ring.write}. */
+/**
+ * Options of {@link Ring.read} and {@link Ring.write}.
+ *
+ * @example
+ * ```ts
+ * import { Ring, open, close, type RingReadWriteOptions } from 'iomodes';
+ * using ring = Ring.create();
+ * const fd = open('/etc/hostname');
+ * const options: RingReadWriteOptions = { position: 0, length: 16, timeoutMs: 1000 };
+ * const n = await ring.read(fd, Buffer.alloc(64), options); // at most 16 bytes, from the start
+ * close(fd);
+ * ```
+ */
 export interface RingReadWriteOptions extends ReadWriteOptions, RingOperationOptions {}
-/** Options of {@link Ring.readv} and {@link Ring.writev}. */
+/**
+ * Options of {@link Ring.readv} and {@link Ring.writev}.
+ *
+ * @example
+ * ```ts
+ * import { Ring, open, close, type RingVectoredOptions } from 'iomodes';
+ * using ring = Ring.create();
+ * const fd = open('/etc/hostname');
+ * const options: RingVectoredOptions = { position: 0, timeoutMs: 1000 };
+ * const n = await ring.readv(fd, [Buffer.alloc(4), Buffer.alloc(60)], options);
+ * close(fd);
+ * ```
+ */
 export interface RingVectoredOptions extends VectoredOptions, RingOperationOptions {}
-/** Options of {@link Ring.recv} and {@link Ring.send}. */
+/**
+ * Options of {@link Ring.recv} and {@link Ring.send}.
+ *
+ * @example
+ * ```ts
+ * import { Ring, socketpair, MSG, type RingSocketOptions } from 'iomodes';
+ * using ring = Ring.create();
+ * const [a, b] = socketpair();
+ * await ring.send(a, Buffer.from('ping'));
+ * const options: RingSocketOptions = { length: 2, flags: MSG.PEEK };
+ * await ring.recv(b, Buffer.alloc(64), options); // 2: 'pi', still queued for the next recv
+ * ```
+ */
 export interface RingSocketOptions extends RingOperationOptions {
   offset?: number;
   length?: number;
@@ -80,7 +138,20 @@ export interface RingSocketOptions extends RingOperationOptions {
   flags?: number;
 }
 
-/** Options of {@link Ring.readFixed} and {@link Ring.writeFixed}. */
+/**
+ * Options of {@link Ring.readFixed} and {@link Ring.writeFixed}.
+ *
+ * @example
+ * ```ts
+ * import { Ring, open, close, type RingFixedOptions } from 'iomodes';
+ * using ring = Ring.create();
+ * ring.registerBuffers(2, 4096);
+ * const fd = open('/etc/hostname');
+ * const options: RingFixedOptions = { bufferIndex: 1, position: 0 };
+ * const n = await ring.readFixed(fd, Buffer.alloc(4096), options); // through registered buffer 1
+ * close(fd);
+ * ```
+ */
 export interface RingFixedOptions extends RingOperationOptions {
   /** Which registered buffer: 0 to `count - 1` of {@link Ring.registerBuffers}. Required. */
   bufferIndex: number;
@@ -98,7 +169,17 @@ export interface RingFixedOptions extends RingOperationOptions {
   position?: number | bigint | null;
 }
 
-/** The buffers registered with {@link Ring.registerBuffers}. */
+/**
+ * The buffers registered with {@link Ring.registerBuffers}.
+ *
+ * @example
+ * ```ts
+ * import { Ring, type RingRegisteredBuffers } from 'iomodes';
+ * using ring = Ring.create();
+ * ring.registerBuffers(32, 4096);
+ * const buffers: RingRegisteredBuffers | null = ring.registeredBuffers; // { count: 32, size: 4096 }
+ * ```
+ */
 export interface RingRegisteredBuffers {
   /** How many buffers. */
   count: number;
@@ -106,7 +187,18 @@ export interface RingRegisteredBuffers {
   size: number;
 }
 
-/** Options of {@link Ring.openat}. */
+/**
+ * Options of {@link Ring.openat}.
+ *
+ * @example
+ * ```ts
+ * import { Ring, type RingOpenOptions } from 'iomodes';
+ * using ring = Ring.create();
+ * const options: RingOpenOptions = { flags: 'w', mode: 0o600 };
+ * const fd = await ring.openat('/tmp/iomodes.txt', options);
+ * await ring.closeFd(fd);
+ * ```
+ */
 export interface RingOpenOptions extends RingOperationOptions {
   /** As `open()` takes them; default `'r'`. `O_CLOEXEC` is always added. */
   flags?: OpenFlagString | number;
@@ -116,7 +208,17 @@ export interface RingOpenOptions extends RingOperationOptions {
   dirfd?: number;
 }
 
-/** What {@link Ring.statx} returns. */
+/**
+ * What {@link Ring.statx} returns.
+ *
+ * @example
+ * ```ts
+ * import { Ring, type RingStat } from 'iomodes';
+ * using ring = Ring.create();
+ * const stat: RingStat = await ring.statx('/etc/hostname');
+ * console.log(stat.size, (stat.mode & 0o170000) === 0o100000); // 13 true: a regular file
+ * ```
+ */
 export interface RingStat {
   /** The `STATX_*` bits the kernel filled in. */
   mask: number;
@@ -128,7 +230,16 @@ export interface RingStat {
   blksize: number;
 }
 
-/** What the kernel made of a {@link Ring}. */
+/**
+ * What the kernel made of a {@link Ring}.
+ *
+ * @example
+ * ```ts
+ * import { Ring, type RingInfo } from 'iomodes';
+ * using ring = Ring.create({ entries: 100 });
+ * const info: RingInfo = ring.info; // { sqEntries: 128, cqEntries: 256, … }: rounded up to a power of 2
+ * ```
+ */
 export interface RingInfo {
   sqEntries: number;
   cqEntries: number;

@@ -21,7 +21,18 @@ import { constant, native, type NativeThreadpoolIo } from '../native.js';
 import { validateFd, validateOptions, validateSignal } from '../validate.js';
 import { checkVectored, CompletionWatcher, InflightTable, resolvePosition, resolveReadWrite, type AsyncIo, type OperationOptions, type ReadWriteOptions, type VectoredOptions, resolveSignal, toVoid } from './inflight.js';
 
-/** Options of {@link ThreadpoolIo.create}. */
+/**
+ * Options of {@link ThreadpoolIo.create}.
+ *
+ * @example
+ * ```ts
+ * import { ThreadpoolIo, type ThreadpoolIoOptions } from 'iomodes';
+ * const options: ThreadpoolIoOptions = { capacity: 16 };
+ * const io = ThreadpoolIo.create(options);
+ * io.capacity; // 16
+ * io.close();
+ * ```
+ */
 export interface ThreadpoolIoOptions {
   /**
    * How many operations are handed to the pool at once (1 to 65536);

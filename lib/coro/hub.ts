@@ -30,7 +30,18 @@ import type { Task } from './task.js';
 
 export { HANGUP, READABLE, WRITABLE } from './backends/backend.js';
 
-/** Options for {@link createHub}. */
+/**
+ * Options for {@link createHub}.
+ *
+ * @example
+ * ```ts
+ * import { createHub } from 'iomodes/coro';
+ * import type { HubOptions } from 'iomodes/coro';
+ * const options: HubOptions = { backend: 'poll', clock: 'virtual' };
+ * const hub = createHub(options);
+ * console.log(hub.backend, hub.now()); // 'poll' 0
+ * ```
+ */
 export interface HubOptions {
   /**
    * The backend: `'epoll'` (default), `'poll'`, or `'io_uring'`, on which a
@@ -47,7 +58,18 @@ export interface HubOptions {
   clock?: 'real' | 'virtual';
 }
 
-/** What a hub holds, for tests and leak checks. Every count returns to 0 when no task waits. */
+/**
+ * What a hub holds, for tests and leak checks. Every count returns to 0 when no task waits.
+ *
+ * @example
+ * ```ts
+ * import { spawn, sleep, joinAll, useHub } from 'iomodes/coro';
+ * import type { HubCounts } from 'iomodes/coro';
+ * await joinAll([spawn(function* () { yield* sleep(10); })]);
+ * const counts: HubCounts = useHub().counts;
+ * console.log(counts.tasks, counts.timers); // 0 0: nothing left behind
+ * ```
+ */
 export interface HubCounts {
   /** Tasks started and not yet finished. */
   tasks: number;

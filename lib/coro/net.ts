@@ -19,7 +19,19 @@ import { FdOperation } from './operation.js';
 import { waiting } from './io.js';
 import { DONE_VOID, type Instruction, type Operation } from './types.js';
 
-/** Where to listen: {@link listen}'s options. */
+/**
+ * Where to listen: {@link listen}'s options.
+ *
+ * @example
+ * ```ts
+ * import { net } from 'iomodes/coro';
+ * import type { ListenOptions } from 'iomodes/coro';
+ * const options: ListenOptions = { host: 'localhost', port: 0, backlog: 128 };
+ * const server = net.listen(options);
+ * console.log(server.address); // { host: '127.0.0.1', port: 40123 }: the kernel picked the port
+ * server.close();
+ * ```
+ */
 export interface ListenOptions {
   /** A numeric address or `localhost`; default `127.0.0.1`. */
   host?: string;
@@ -33,7 +45,22 @@ export interface ListenOptions {
   noDelay?: boolean;
 }
 
-/** Where to connect: {@link connect}'s options. */
+/**
+ * Where to connect: {@link connect}'s options.
+ *
+ * @example
+ * ```ts
+ * import { net, run } from 'iomodes/coro';
+ * import type { ConnectOptions } from 'iomodes/coro';
+ * const server = net.listen({ port: 0 });
+ * const options: ConnectOptions = { host: '127.0.0.1', port: server.address.port, noDelay: true };
+ * await run(function* () {
+ *   const stream = yield* net.connect(options);
+ *   stream.close();
+ * });
+ * server.close();
+ * ```
+ */
 export interface ConnectOptions {
   /** A numeric address or `localhost`. */
   host: string;
@@ -42,7 +69,19 @@ export interface ConnectOptions {
   noDelay?: boolean;
 }
 
-/** A TCP endpoint. */
+/**
+ * A TCP endpoint.
+ *
+ * @example
+ * ```ts
+ * import { net } from 'iomodes/coro';
+ * import type { NetAddress } from 'iomodes/coro';
+ * const server = net.listen({ port: 0 });
+ * const { host, port }: NetAddress = server.address;
+ * console.log(`listening on ${host}:${port}`);
+ * server.close();
+ * ```
+ */
 export interface NetAddress {
   host: string;
   port: number;

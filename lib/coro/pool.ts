@@ -38,7 +38,20 @@ function validateIterable(items: unknown): asserts items is Iterable<unknown> {
   }
 }
 
-/** Options for {@link Group.join} and {@link Pool.join}. */
+/**
+ * Options for {@link Group.join} and {@link Pool.join}.
+ *
+ * @example
+ * ```ts
+ * import { Group, sleep } from 'iomodes/coro';
+ * import type { GroupJoinOptions } from 'iomodes/coro';
+ * const group = new Group();
+ * group.spawn(function* () { yield* sleep(10_000); });
+ * const options: GroupJoinOptions = { timeoutMs: 100, raiseError: true };
+ * await group.join(options); // false: the task still sleeps after 100 ms
+ * await group.kill();
+ * ```
+ */
 export interface GroupJoinOptions {
   /** Give up after this long and give `false`. Default: no limit. */
   timeoutMs?: number;

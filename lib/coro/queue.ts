@@ -566,7 +566,19 @@ export class LifoQueue<T> extends Queue<T> {
   }
 }
 
-/** Options for {@link PriorityQueue}. */
+/**
+ * Options for {@link PriorityQueue}.
+ *
+ * @example
+ * ```ts
+ * import { PriorityQueue } from 'iomodes/coro';
+ * import type { PriorityQueueOptions } from 'iomodes/coro';
+ * const options: PriorityQueueOptions<number> = { compare: (a, b) => b - a, maxsize: 100 }; // largest first
+ * const queue = new PriorityQueue<number>(options);
+ * queue.tryPut(1); queue.tryPut(3); queue.tryPut(2);
+ * queue.tryGet(); // { ok: true, value: 3 }
+ * ```
+ */
 export interface PriorityQueueOptions<T> {
   /**
    * Orders items, as for `Array.prototype.sort`: negative when `a` comes

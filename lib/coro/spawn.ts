@@ -88,7 +88,19 @@ export function current(): Task | undefined {
   return useHub().current;
 }
 
-/** Options for {@link joinAll}. */
+/**
+ * Options for {@link joinAll}.
+ *
+ * @example
+ * ```ts
+ * import { spawn, sleep, joinAll, killAll } from 'iomodes/coro';
+ * import type { JoinAllOptions } from 'iomodes/coro';
+ * const tasks = [spawn(function* () { yield* sleep(10); }), spawn(function* () { yield* sleep(10_000); })];
+ * const options: JoinAllOptions = { timeoutMs: 100 };
+ * const done = await joinAll(tasks, options); // [tasks[0]]: the other still sleeps
+ * await killAll(tasks);
+ * ```
+ */
 export interface JoinAllOptions {
   /** Give up after this long and return the tasks done so far. Default: wait for all. */
   timeoutMs?: number;

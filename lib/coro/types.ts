@@ -16,7 +16,20 @@
  * ```
  */
 export const PARK: unique symbol = Symbol('iomodes.coro.park');
-/** The type of `PARK`. */
+/**
+ * The type of `PARK`.
+ *
+ * @example
+ * ```ts
+ * import { spawn, sleep } from 'iomodes/coro';
+ * import type { Instruction } from 'iomodes/coro';
+ * function* worker(ms: number): Generator<Instruction, string, unknown> {
+ *   yield* sleep(ms);
+ *   return 'done';
+ * }
+ * console.log(await spawn(worker, 10)); // 'done'
+ * ```
+ */
 export type Instruction = typeof PARK;
 
 /**
