@@ -495,7 +495,7 @@ describe('Pool', () => {
 describe('the TSDoc examples of lib/coro/pool.ts', () => {
   const examples = examplesOf('pool');
   it('has a standalone example for every export', () => {
-    expect(examples.map((e) => e.name)).toEqual(['Group', 'Pool', 'MapResults']);
+    expect(examples.map((e) => e.name)).toEqual(['GroupJoinOptions', 'Group', 'Pool', 'MapResults']);
   });
   it.each(examples)('$name', async (example) => {
     await runExample(example);

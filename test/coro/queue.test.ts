@@ -573,7 +573,7 @@ describe('JoinableQueue', () => {
 describe('the TSDoc examples of lib/coro/queue.ts', () => {
   const examples = examplesOf('queue');
   it('has a standalone example for every export', () => {
-    expect(examples.map((e) => e.name)).toEqual(['TryResult', 'Queue', 'LifoQueue', 'PriorityQueue', 'JoinableQueue']);
+    expect(examples.map((e) => e.name)).toEqual(['TryResult', 'Queue', 'LifoQueue', 'PriorityQueueOptions', 'PriorityQueue', 'JoinableQueue']);
   });
   it.each(examples)('$name', async (example) => {
     await runExample(example);
