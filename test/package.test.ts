@@ -29,13 +29,6 @@ const NODE_PREFIX = dirname(dirname(process.execPath));
  * compiling it again. Unset, this test makes its own.
  */
 const SHARED_PREBUILDS = process.env.IOMODES_PREBUILDS_DIR;
-/**
- * IOMODES_SOURCE_INSTALL=0 leaves out the install from source, the one
- * compile left in this file. `.ci/run` sets it on the Node lines between
- * the oldest and the newest, where the same sources compile against headers
- * between theirs; the prebuild install still runs on every line.
- */
-const SOURCE_INSTALL = process.env.IOMODES_SOURCE_INSTALL !== '0';
 /** Every command gets minutes: two compiles share a noisy 2-core machine with the rest of the suite. */
 const COMMAND_TIMEOUT = 270_000;
 
@@ -250,7 +243,6 @@ describe('npm package', () => {
     symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'));
     await run('npm', ['run', 'build:ts'], stage);
 
-    if (!SOURCE_INSTALL) return;
     const { tarball, files } = await pack(stage, join(work, 'source-tarball'));
     const project = freshProject(join(work, 'source-project'), tarball);
     source = { files, project, install: npmInstall(project, tarball, true) };
@@ -292,8 +284,8 @@ describe('npm package', () => {
     300_000,
   );
 
-  it.skipIf(!SOURCE_INSTALL)(
-    'with no prebuild, a fresh project installs with scripts, compiles the addon with node-gyp and uses it (IOMODES_SOURCE_INSTALL=0 skips it)',
+  it(
+    'with no prebuild, a fresh project installs with scripts, compiles the addon with node-gyp and uses it',
     async () => {
       expect(source, 'the shared setup packed the source tarball').toBeDefined();
       const { files, project, install } = source!;
