@@ -206,7 +206,7 @@ export interface NativeThreadpoolIo {
 
 /** native/uring.cc's Ring: each operation is (slot, ..., timeoutMs, sqeFlags). */
 export interface NativeRing {
-  open(entries: number, flags: number, cqEntries: number, sqThreadIdle: number, sqThreadCpu: number): number;
+  open(entries: number, flags: number, cqEntries: number, sqThreadIdle: number, sqThreadCpu: number, submitBatch: number): number;
   read(slot: number, fd: number, view: Bytes, offset: number, length: number, position: number | bigint, timeoutMs: number, sqeFlags: number): number;
   write(slot: number, fd: number, view: Bytes, offset: number, length: number, position: number | bigint, timeoutMs: number, sqeFlags: number): number;
   recv(slot: number, fd: number, view: Bytes, offset: number, length: number, flags: number, timeoutMs: number, sqeFlags: number): number;

@@ -532,7 +532,7 @@ class Ctx {
   ring(open = true, make = () => new R()) {
     const r = make();
     this.rings.push(r);
-    if (open) this.ok(ringCall(r, 'open', 4, 0, 0, 0, -1), 'Ring#open');
+    if (open) this.ok(ringCall(r, 'open', 4, 0, 0, 0, -1, 0), 'Ring#open');
     return r;
   }
   // An open ring with 2 registered buffers of 4096 bytes.
@@ -1268,7 +1268,7 @@ const TABLE = {
       if (r !== null && typeof r === 'object') t.rings.push(r);
     },
   },
-  'Ring#open': { area: 'uring', kinds: [U32, U32, U32, U32, I32], self: (t) => t.ring(false), make: () => [4, 0, 0, 0, -1], check: setupFlagsCheck },
+  'Ring#open': { area: 'uring', kinds: [U32, U32, U32, U32, I32, U32], self: (t) => t.ring(false), make: () => [4, 0, 0, 0, -1, 0], check: setupFlagsCheck },
   'Ring#read': {
     area: 'uring',
     kinds: [SLOT, I32, BYTES, I64, I64, POS, TMS, SQEF],
@@ -2720,12 +2720,12 @@ const EXTRAS = {
     ...Array.from({ length: 32 }, (_, bit) => ({
       label: 'flags = 1 << ' + bit,
       expect: (RING_SETUP_FLAGS & (2 ** bit)) !== 0 ? 'return' : 'throw',
-      make: () => ({ args: [4, 2 ** bit, 8, 0, -1] }),
+      make: () => ({ args: [4, 2 ** bit, 8, 0, -1, 0] }),
     })),
     {
       label: 'open twice',
       expect: 'return',
-      make: (t) => ({ self: t.ring(), args: [4, 0, 0, 0, -1] }),
+      make: (t) => ({ self: t.ring(), args: [4, 0, 0, 0, -1, 0] }),
       verify: (v) => (v < 0 ? null : 'a second open() must fail, got ' + show(v)),
     },
     // Found by this test: an open ring answered -EALREADY before looking
@@ -2734,7 +2734,7 @@ const EXTRAS = {
       label: 'open twice, with a flag a Ring does not allow',
       expect: 'throw',
       code: 'ERR_INVALID_ARG_VALUE',
-      make: (t) => ({ self: t.ring(), args: [4, 1 << 14, 0, 0, -1] }),
+      make: (t) => ({ self: t.ring(), args: [4, 1 << 14, 0, 0, -1, 0] }),
     },
     {
       label: 'open after close',
@@ -2742,7 +2742,7 @@ const EXTRAS = {
       make: (t) => {
         const r = t.ring(false);
         ringCall(r, 'close');
-        return { self: r, args: [4, 0, 0, 0, -1] };
+        return { self: r, args: [4, 0, 0, 0, -1, 0] };
       },
       verify: (v) => (v < 0 ? null : 'open() after close() must fail, got ' + show(v)),
     },
@@ -3407,7 +3407,7 @@ async function liveRing() {
   const name = 'Ring (live)';
   const t = new Ctx();
   const ring = t.ring(false);
-  t.ok(ringCall(ring, 'open', 32, 0, 0, 0, -1), 'Ring#open');
+  t.ok(ringCall(ring, 'open', 32, 0, 0, 0, -1, 0), 'Ring#open');
   const cap = ringGet(ring, 'capacity');
   t.pipeRead(ring, 0);
   t.ok(ringCall(ring, 'timeout', 2, 60_000, 0), 'Ring#timeout');

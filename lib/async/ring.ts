@@ -69,6 +69,16 @@ export interface RingOptions {
   coopTaskrun?: boolean;
   /** `IORING_SETUP_DEFER_TASKRUN` (needs `singleIssuer`): completions are posted when this thread reaps. */
   deferTaskrun?: boolean;
+  /**
+   * The most operations per `io_uring_enter` (fio's `iodepth_batch_submit`);
+   * default: every operation of the JS turn in one. With 1 or 2 the block
+   * layer does not plug them, so each `O_DIRECT` request reaches the device
+   * as soon as it is made: on a virtual disk that serves a batch as one
+   * unit (Firecracker's virtio-blk), random `O_DIRECT` reads at depth 32
+   * then run about 1.5× faster, at the cost of a syscall each. Page-cached
+   * reads are fastest with the default.
+   */
+  submitBatch?: number;
 }
 
 /**
@@ -288,7 +298,7 @@ export class Ring implements AsyncIo {
   static create(options?: RingOptions): Ring {
     validateOptions(options as unknown);
     const o = options ?? {};
-    const known = ['entries', 'cqEntries', 'sqpoll', 'iopoll', 'singleIssuer', 'coopTaskrun', 'deferTaskrun'];
+    const known = ['entries', 'cqEntries', 'sqpoll', 'iopoll', 'singleIssuer', 'coopTaskrun', 'deferTaskrun', 'submitBatch'];
     for (const key of Object.keys(o)) if (!known.includes(key)) throw invalidArgValue(`options.${key}`, (o as Record<string, unknown>)[key], 'is not a Ring option');
     const entries = o.entries ?? 256;
     validateInteger(entries, 'options.entries', 1, 32768);
@@ -324,8 +334,10 @@ export class Ring implements AsyncIo {
     flag('coopTaskrun', 'IORING_SETUP_COOP_TASKRUN');
     flag('deferTaskrun', 'IORING_SETUP_DEFER_TASKRUN');
     if (o.deferTaskrun && !o.singleIssuer) throw invalidArgValue('options.deferTaskrun', true, 'needs options.singleIssuer');
+    const submitBatch = o.submitBatch ?? 0;
+    if (o.submitBatch !== undefined) validateInteger(submitBatch, 'options.submitBatch', 1, 2 ** 32 - 1);
     const ring = new native.Ring();
-    const r = ring.open(entries, flags, cqEntries, idle, cpu);
+    const r = ring.open(entries, flags, cqEntries, idle, cpu, submitBatch);
     if (r < 0) throw errnoError(r, 'io_uring_setup');
     constructing = true;
     try {

@@ -654,6 +654,10 @@ describe.runIf(haveRing)('Ring', () => {
     expectArgError(() => Ring.create(bad({ entrys: 4 })), 'ERR_INVALID_ARG_VALUE');
     expectArgError(() => Ring.create({ entries: 0 }), 'ERR_OUT_OF_RANGE');
     expectArgError(() => Ring.create({ deferTaskrun: true }), 'ERR_INVALID_ARG_VALUE');
+    expectArgError(() => Ring.create({ submitBatch: 0 }), 'ERR_OUT_OF_RANGE');
+    expectArgError(() => Ring.create({ submitBatch: 1.5 }), 'ERR_OUT_OF_RANGE');
+    expectArgError(() => Ring.create({ submitBatch: 2 ** 32 }), 'ERR_OUT_OF_RANGE');
+    expectArgError(() => Ring.create({ submitBatch: bad('2') }), 'ERR_INVALID_ARG_TYPE');
     expect(caught(() => new (Ring as unknown as new () => Ring)()).code).toBe('ERR_ILLEGAL_CONSTRUCTOR');
     await expect(r.read(closedFd(), Buffer.alloc(1), { position: 0 })).rejects.toMatchObject({ code: 'EBADF', syscall: 'io_uring:read' });
     // a ring's own fds are owned: close() of them is refused, also through the ring
@@ -707,6 +711,34 @@ describe.runIf(haveRing)('Ring', () => {
     expect(lines.some((l) => l.includes(`io_uring_register(${fd}, IORING_REGISTER_EVENTFD`))).toBe(true);
     const enters = lines.filter((l) => l.includes(`io_uring_enter(${fd}, 32,`));
     expect(enters.length).toBe(1);
+  });
+
+  it('submits at most submitBatch operations per io_uring_enter', () => {
+    const entry = distEntry();
+    const data = randomBytes(32 * 512);
+    const path = tmpFile(data);
+    const code = `
+      import { Ring, open } from ${JSON.stringify(entry)};
+      const ring = Ring.create({ entries: 64, submitBatch: 3 });
+      const fd = open(${JSON.stringify(path)});
+      const bufs = Array.from({ length: 32 }, () => Buffer.alloc(512));
+      const got = await Promise.all(bufs.map((buf, i) => ring.read(fd, buf, { position: i * 512 })));
+      ring.close();
+      console.log(JSON.stringify({ got, hex: Buffer.concat(bufs).toString('hex') }));
+    `;
+    const script = fixture(code);
+    const trace = join(tmpDir(), 'trace');
+    const run = spawnSync('strace', ['-f', '-qq', '-e', 'trace=io_uring_enter,io_uring_setup', '-o', trace, process.execPath, script], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { got: number[]; hex: string };
+    expect(out.got).toEqual(Array(32).fill(512));
+    expect(out.hex).toBe(data.toString('hex'));
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    const fd = /io_uring_setup\(64, .*\) = (\d+)/.exec(lines.find((l) => /io_uring_setup\(64,/.test(l)) ?? '')?.[1];
+    expect(fd).toBeDefined();
+    // 32 in one turn: ten enters of 3, then one of 2, and none larger.
+    const sizes = lines.map((l) => new RegExp(`io_uring_enter\\(${fd}, (\\d+),`).exec(l)?.[1]).filter((n) => n !== undefined && n !== '0').map(Number);
+    expect(sizes).toEqual([...Array(10).fill(3), 2]);
   });
 
   it('survives a Worker terminated with operations in flight', () => {

@@ -91,7 +91,7 @@ export class UringBackend implements Backend, RingIo {
 
   constructor() {
     const ring = new native.Ring();
-    const r = ring.open(ENTRIES, constant('IORING_SETUP_CQSIZE'), CQ_ENTRIES, 0, -1);
+    const r = ring.open(ENTRIES, constant('IORING_SETUP_CQSIZE'), CQ_ENTRIES, 0, -1, 0);
     if (r < 0) throw errnoError(r, 'io_uring_setup');
     this.#ring = ring;
     this.#slots = new Array<Completion>(ring.capacity).fill(undefined);
