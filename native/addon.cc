@@ -291,9 +291,24 @@ DebugLeakCheck(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), check ? check() : -ENOSYS);
 }
 
+// At environment teardown: the receiver cache's references are ours to
+// delete (Node-API frees only its own). Registered first, so it runs after
+// every native object's own teardown hook.
+static void
+ReleaseSelfCache(void* arg) {
+  auto* data = static_cast<AddonData*>(arg);
+  for (SelfCacheEntry& e : data->self_cache) {
+    if (e.ref != nullptr) napi_delete_reference(data->env, e.ref);
+    e = SelfCacheEntry{};
+  }
+}
+
 Napi::Object
 Init(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData(new AddonData());
+  auto* data = new AddonData();
+  data->env = env;
+  env.SetInstanceData(data);
+  napi_add_env_cleanup_hook(env, ReleaseSelfCache, data);
   Napi::Object constants = Napi::Object::New(env);
   exports.Set("constants", constants);
   Export(exports, "debug_counters", DebugCounters);

@@ -38,7 +38,19 @@ namespace iomodes {
 // Per-environment state (main thread and each Worker): Node deletes it when
 // the environment is torn down. Counters here let tests check that every
 // native resource an environment opened was closed again.
+// A receiver that passed Wrap<T>::Self's check, remembered by a weak
+// reference with its native object and its class's type tag.
+struct SelfCacheEntry {
+  const napi_type_tag* tag = nullptr;
+  napi_ref ref = nullptr;
+  void* ptr = nullptr;
+};
+
 struct AddonData {
+  napi_env env = nullptr;
+  // The last receivers of native class methods (wrap.h), most recent last.
+  SelfCacheEntry self_cache[8];
+  unsigned self_cache_next = 0;
   uint32_t open_watchers = 0;
   // Operations whose buffers are pinned (inflight.h): submitted, not reaped.
   uint32_t pinned_ops = 0;

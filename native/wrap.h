@@ -59,17 +59,36 @@ class Wrap {
   // the tag check (napi_pending_exception / napi_cannot_run_js) and would
   // refuse the throw too, which node-addon-api turns into a fatal error:
   // then the call is dropped silently (reliability anchors P6).
+  //
+  // The check (two private-symbol lookups: the tag, the wrap) is most of
+  // a method call's cost, so the receivers that passed it are remembered
+  // (AddonData::self_cache): the same object again is found by identity.
+  // A weak reference reads null once its object is collected, and the T
+  // is deleted only then, so a hit always names a live T.
   static T* Self(const Napi::CallbackInfo& info) {
     napi_env env = info.Env();
     napi_value self = info.This();
+    AddonData* data = GetAddonData(env);
+    if (data != nullptr) {
+      for (const SelfCacheEntry& e : data->self_cache) {
+        if (e.tag != &T::kTag) continue;
+        napi_value v = nullptr;
+        bool same = false;
+        if (napi_get_reference_value(env, e.ref, &v) == napi_ok && v != nullptr &&
+            napi_strict_equals(env, v, self, &same) == napi_ok && same)
+          return static_cast<T*>(e.ptr);
+      }
+    }
     bool tagged = false;
     void* p = nullptr;
     if (info.This().IsObject()) {
       napi_status s = napi_check_object_type_tag(env, self, &T::kTag, &tagged);
       if (s == napi_pending_exception || s == napi_cannot_run_js) return nullptr;
       if (s == napi_ok && tagged && napi_unwrap(env, self, &p) == napi_ok &&
-          p != nullptr)
+          p != nullptr) {
+        Remember(env, data, self, p);
         return static_cast<T*>(p);
+      }
     }
     std::string message = std::string("Value of \"this\" must be a ") + T::kName;
     ThrowCode(env, "ERR_INVALID_THIS", message.c_str());
@@ -77,6 +96,16 @@ class Wrap {
   }
 
  private:
+  // Into the cache, over its oldest entry.
+  static void Remember(napi_env env, AddonData* data, napi_value self, void* p) {
+    if (data == nullptr) return;
+    SelfCacheEntry& e = data->self_cache[data->self_cache_next++ % 8];
+    if (e.ref != nullptr) napi_delete_reference(env, e.ref);
+    e = SelfCacheEntry{};
+    napi_ref ref;
+    if (napi_create_reference(env, self, 0, &ref) == napi_ok) e = SelfCacheEntry{&T::kTag, ref, p};
+  }
+
   static napi_value New(napi_env env, napi_callback_info cbinfo) {
     Napi::CallbackInfo info(env, cbinfo);
     napi_value target;

@@ -299,6 +299,54 @@ describe('every error iomodes throws has a code (defect 6)', () => {
     expect(caught(() => (native.Watcher as unknown as () => unknown)()).code).toBe('ERR_CONSTRUCT_CALL_REQUIRED');
     w.close();
   });
+
+  it('a native class method acts on its own receiver: the receiver cache (wrap.h) never mixes objects up, nor outlives them', () => {
+    const native = distEntry().replace(/index\.js$/, 'native.js');
+    const r = runChild(
+      `
+      import { native } from ${JSON.stringify(native)};
+      const fd = Object.getOwnPropertyDescriptor(native.Ring.prototype, 'fd').get;
+      const make = (n) => Array.from({ length: n }, () => {
+        const ring = new native.Ring();
+        if (ring.open(2, 0, 0, 0, -1, 0) !== 0) throw new Error('open');
+        return ring;
+      });
+      const check = (rings) => {
+        // More receivers than the cache holds, in a shuffled order: each call
+        // must read its own ring's fd.
+        const fds = rings.map((ring) => ring.fd);
+        if (new Set(fds).size !== rings.length) throw new Error('fds not distinct');
+        for (let k = 0; k < 2000; k++) {
+          const i = (k * 7919) % rings.length;
+          if (rings[i].fd !== fds[i]) throw new Error('ring ' + i + ' read another ring');
+          if (rings[0].fd !== fds[0]) throw new Error('ring 0 read another ring');
+        }
+        // Right after a hit, a foreign receiver is still refused.
+        for (const other of [{}, Object.create(native.Ring.prototype), new native.PosixAio()]) {
+          try {
+            fd.call(other);
+            throw new Error('a foreign receiver passed');
+          } catch (err) {
+            if (err.code !== 'ERR_INVALID_THIS') throw err;
+          }
+        }
+        for (const ring of rings) ring.close();
+      };
+      check(make(20));
+      // Rings collected, their cached references with them: new objects,
+      // maybe at the same addresses, are checked afresh.
+      for (let round = 0; round < 5; round++) {
+        globalThis.gc();
+        await new Promise((res) => setImmediate(res));
+        check(make(3 + round * 4));
+      }
+      console.log('ok');
+    `,
+      { execArgv: ['--expose-gc'], timeout: 60_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('ok');
+  });
 });
 
 describe('defects the fuzz test found', () => {
