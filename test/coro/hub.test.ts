@@ -3,12 +3,15 @@
  * the run() driver's hand-over to Node's loop, deadlock detection, misuse,
  * and one hub per Worker thread.
  */
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pipe, write as writeNow } from '../../lib/index.js';
 import { call, createHub, Hub, joinAll, read, run, sleep, spawn, useHub, type Instruction } from '../../lib/coro/index.js';
-import { caught, distEntry, expectArgError, fixture, runChild } from '../helpers/index.js';
+import { caught, distEntry, expectArgError, fixture, runChild, tmpDir } from '../helpers/index.js';
 import { BACKENDS, expectIdle } from '../helpers/coro.js';
 
 afterEach(() => {
@@ -263,4 +266,42 @@ describe('one hub per thread', () => {
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe('ok');
   });
+
+  it('the poll backend on the event loop keeps one watcher per fd across waits, updated once per turn', () => {
+    const script = fixture(`
+      const coro = await import(${JSON.stringify(new URL('coro/index.js', distEntry()).href)});
+      const io = await import(${JSON.stringify(distEntry())});
+      coro.createHub({ backend: 'poll' });
+      const [a, b] = io.socketpair({ nonblocking: true });
+      const ROUNDS = 2000;
+      const ping = coro.spawn(function* () {
+        const buf = Buffer.alloc(8);
+        for (let i = 0; i < ROUNDS; i++) {
+          yield* coro.write(a, Buffer.from('ping'));
+          yield* coro.read(a, buf);
+        }
+      });
+      const pong = coro.spawn(function* () {
+        const buf = Buffer.alloc(8);
+        for (let i = 0; i < ROUNDS; i++) {
+          yield* coro.read(b, buf);
+          yield* coro.write(b, Buffer.from('pong'));
+        }
+      });
+      await ping;
+      await pong;
+      console.log('ok');
+    `);
+    const trace = join(tmpDir(), 'trace');
+    const run = spawnSync('strace', ['-qq', '-e', 'trace=fcntl,epoll_ctl', '-o', trace, process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('ok');
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    // A watcher is a duplicate of its fd: two fds, two watchers.
+    expect(lines.filter((l) => l.includes('F_DUPFD_CLOEXEC')).length).toBe(2);
+    // 4,000 round trips: a watcher stopped and restarted per wait would make
+    // thousands of epoll_ctl calls.
+    expect(lines.filter((l) => l.startsWith('epoll_ctl(')).length).toBeLessThan(200);
+  });
 });
+
