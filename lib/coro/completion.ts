@@ -116,7 +116,8 @@ export class Completion extends IteratorOperation<number> {
     if (ops === undefined) return;
     if (ops.reader === this) ops.reader = undefined;
     if (ops.writer === this) ops.writer = undefined;
-    if (ops.reader === undefined && ops.writer === undefined) inFlight.delete(this.fd);
+    // The entry stays for the fd's next operation (a Map insert and an
+    // object per operation, otherwise); close() removes it.
   }
 
   // Still in the kernel: stop it there, at once (so a byte written next
