@@ -65,6 +65,15 @@ ArgInteger(const Napi::CallbackInfo& info,
   napi_value v = info[i];
   napi_valuetype type;
   if (napi_typeof(env, v, &type) != napi_ok) return false;
+  // A null `what` is the range itself, written out only for an error: not
+  // on every call of a hot path.
+  char range[96];
+  auto expected = [&]() {
+    if (what != nullptr) return what;
+    snprintf(range, sizeof(range), "an integer >= %lld && <= %lld",
+             static_cast<long long>(min), static_cast<long long>(max));
+    return static_cast<const char*>(range);
+  };
   if (type == napi_number) {
     double d;
     napi_get_value_double(env, v, &d);
@@ -75,7 +84,7 @@ ArgInteger(const Napi::CallbackInfo& info,
       *out = static_cast<int64_t>(d);
       return true;
     }
-    ThrowArg(ThrowRangeError, info, i, what);
+    ThrowArg(ThrowRangeError, info, i, expected());
     return false;
   }
   if (bigint && type == napi_bigint) {
@@ -86,10 +95,10 @@ ArgInteger(const Napi::CallbackInfo& info,
       *out = n;
       return true;
     }
-    ThrowArg(ThrowRangeError, info, i, what);
+    ThrowArg(ThrowRangeError, info, i, expected());
     return false;
   }
-  ThrowArg(ThrowTypeError, info, i, what);
+  ThrowArg(ThrowTypeError, info, i, expected());
   return false;
 }
 
@@ -135,10 +144,7 @@ ArgIntRange(const Napi::CallbackInfo& info,
             int64_t min,
             int64_t max,
             int64_t* out) {
-  char what[96];
-  snprintf(what, sizeof(what), "an integer >= %lld && <= %lld",
-           static_cast<long long>(min), static_cast<long long>(max));
-  return ArgInteger(info, i, min, max, true, what, out);
+  return ArgInteger(info, i, min, max, true, nullptr, out);
 }
 
 bool
