@@ -20,10 +20,9 @@
 //   runs while the env is still alive.
 // - The finalizer frees memory only: it never calls into libuv.
 //
-// The class is defined with plain Node-API, not Napi::ObjectWrap: each
-// method checks its receiver's type tag itself, so a method called on a
-// foreign object, or the constructor called without `new`, throws a
-// TypeError with a code instead of node-addon-api's code-less errors.
+// The class is Wrap<Watcher> (wrap.h), as the other native classes are: a
+// method called on a foreign object, or the constructor called without
+// `new`, throws a TypeError with a code.
 #include <fcntl.h>
 #include <unistd.h>
 #include <uv.h>
@@ -35,9 +34,6 @@ namespace iomodes {
 
 namespace {
 
-// Marks objects this file made, so a method never unwraps a stranger.
-const napi_type_tag kWatcherTag = {0x696f6d6f64657377ULL, 0x617463686572763aULL};
-
 class Watcher;
 
 struct PollHandle {
@@ -48,35 +44,39 @@ struct PollHandle {
 
 class Watcher {
  public:
-  static napi_value Define(napi_env env) {
-    napi_property_descriptor props[] = {
-        Method<&Watcher::Open>("open"),
-        Method<&Watcher::Start>("start"),
-        Method<&Watcher::Stop>("stop"),
-        Method<&Watcher::Ref>("ref"),
-        Method<&Watcher::Unref>("unref"),
-        Method<&Watcher::HasRef>("hasRef"),
-        Method<&Watcher::Close>("close"),
-        Getter<&Watcher::GetFd>("fd"),
-        Getter<&Watcher::GetActive>("active"),
-        Getter<&Watcher::GetClosed>("closed"),
+  static constexpr const char* kName = "Watcher";
+  static const napi_type_tag kTag;
+
+  static Napi::Value Define(napi_env env) {
+    using W = Wrap<Watcher>;
+    static const napi_property_descriptor props[] = {
+        W::Method<&Watcher::Open>("open"),
+        W::Method<&Watcher::Start>("start"),
+        W::Method<&Watcher::Stop>("stop"),
+        W::Method<&Watcher::Ref>("ref"),
+        W::Method<&Watcher::Unref>("unref"),
+        W::Method<&Watcher::HasRef>("hasRef"),
+        W::Method<&Watcher::Close>("close"),
+        W::Getter<&Watcher::GetFd>("fd"),
+        W::Getter<&Watcher::GetActive>("active"),
+        W::Getter<&Watcher::GetClosed>("closed"),
     };
-    // The methods go on the prototype with napi_define_properties, not
-    // napi_define_class: the class's own methods carry a V8 signature, whose
-    // "Illegal invocation" for a foreign receiver has no code.
-    napi_value cls, proto;
-    napi_define_class(env, "Watcher", NAPI_AUTO_LENGTH, New, nullptr, 0,
-                      nullptr, &cls);
-    napi_get_named_property(env, cls, "prototype", &proto);
-    napi_define_properties(env, proto, sizeof(props) / sizeof(props[0]), props);
-    return cls;
+    return W::Define(env, props);
   }
 
- private:
-  enum State { kNew, kOpen, kClosing, kClosed };
-  using MethodFn = Napi::Value (Watcher::*)(const Napi::CallbackInfo&);
+  // new Watcher(callback): callback(status, events) is registered once and
+  // called with MakeCallback semantics (async context, microtasks drained).
+  static Watcher* Create(const Napi::CallbackInfo& info) {
+    if (!info[0].IsFunction()) {
+      ThrowTypeError(info.Env(), "argument 0 must be a callback function");
+      return nullptr;
+    }
+    auto* w = new Watcher(info.Env());
+    napi_create_reference(info.Env(), info[0], 1, &w->callback_);
+    return w;
+  }
 
-  explicit Watcher(napi_env env) : env_(env) {}
+  void Wrapped(napi_env, napi_value) {}
 
   ~Watcher() {
     // Only reachable once closed (the open watcher holds itself), except
@@ -86,77 +86,17 @@ class Watcher {
     DropCallback();
   }
 
+ private:
+  enum State { kNew, kOpen, kClosing, kClosed };
+
+  explicit Watcher(napi_env env) : env_(env) {}
+
   // The callback closes over the JS wrapper, which holds this object: keep
   // the strong reference only while the watcher can still call back, or the
   // cycle would never be collected.
   void DropCallback() {
     if (callback_ != nullptr) napi_delete_reference(env_, callback_);
     callback_ = nullptr;
-  }
-
-  // new Watcher(callback): callback(status, events) is registered once and
-  // called with MakeCallback semantics (async context, microtasks drained).
-  static napi_value New(napi_env env, napi_callback_info cbinfo) {
-    Napi::CallbackInfo info(env, cbinfo);
-    napi_value target;
-    if (napi_get_new_target(env, cbinfo, &target) != napi_ok ||
-        target == nullptr) {
-      ThrowCode(env, "ERR_CONSTRUCT_CALL_REQUIRED",
-                "Class constructor Watcher cannot be invoked without 'new'");
-      return nullptr;
-    }
-    if (!info[0].IsFunction()) {
-      ThrowTypeError(env, "argument 0 must be a callback function");
-      return nullptr;
-    }
-    auto* w = new Watcher(env);
-    napi_create_reference(env, info[0], 1, &w->callback_);
-    napi_value self = info.This();
-    if (napi_wrap(env, self, w, Finalize, nullptr, nullptr) != napi_ok) {
-      delete w;
-      return nullptr;
-    }
-    napi_type_tag_object(env, self, &kWatcherTag);
-    return self;
-  }
-
-  static void Finalize(napi_env, void* data, void*) {
-    delete static_cast<Watcher*>(data);
-  }
-
-  // The receiver, if it is a Watcher this file made; else a TypeError.
-  static Watcher* Self(const Napi::CallbackInfo& info) {
-    napi_env env = info.Env();
-    napi_value self = info.This();
-    bool tagged = false;
-    void* w = nullptr;
-    if (info.This().IsObject() &&
-        napi_check_object_type_tag(env, self, &kWatcherTag, &tagged) ==
-            napi_ok &&
-        tagged && napi_unwrap(env, self, &w) == napi_ok && w != nullptr)
-      return static_cast<Watcher*>(w);
-    ThrowCode(env, "ERR_INVALID_THIS", "Value of \"this\" must be a Watcher");
-    return nullptr;
-  }
-
-  template <MethodFn M>
-  static napi_value Call(napi_env env, napi_callback_info cbinfo) {
-    Napi::CallbackInfo info(env, cbinfo);
-    Watcher* w = Self(info);
-    if (w == nullptr) return nullptr;
-    return (w->*M)(info);
-  }
-
-  template <MethodFn M>
-  static napi_property_descriptor Method(const char* name) {
-    return {name, nullptr, Call<M>, nullptr, nullptr, nullptr, napi_default,
-            nullptr};
-  }
-
-  template <MethodFn M>
-  static napi_property_descriptor Getter(const char* name) {
-    return {name, nullptr, nullptr, Call<M>, nullptr, nullptr, napi_default,
-            nullptr};
   }
 
   // open(fd) -> 0 | -errno: duplicates fd and runs uv_poll_init on the
@@ -333,11 +273,13 @@ class Watcher {
   State state_ = kNew;
 };
 
+const napi_type_tag Watcher::kTag = {0x696f6d6f64657377ULL, 0x617463686572763aULL};
+
 }  // namespace
 
 void
 InitWatcher(Napi::Env env, Napi::Object exports, Napi::Object constants) {
-  exports.Set("Watcher", Napi::Value(env, Watcher::Define(env)));
+  exports.Set("Watcher", Watcher::Define(env));
 
 #define C(name) constants.Set(#name, Napi::Number::New(env, name))
   C(UV_READABLE); C(UV_WRITABLE); C(UV_DISCONNECT); C(UV_PRIORITIZED);

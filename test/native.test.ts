@@ -322,7 +322,7 @@ describe('every error iomodes throws has a code (defect 6)', () => {
           if (rings[0].fd !== fds[0]) throw new Error('ring 0 read another ring');
         }
         // Right after a hit, a foreign receiver is still refused.
-        for (const other of [{}, Object.create(native.Ring.prototype), new native.PosixAio()]) {
+        for (const other of [{}, Object.create(native.Ring.prototype), new native.PosixAio(), new native.Watcher(() => {})]) {
           try {
             fd.call(other);
             throw new Error('a foreign receiver passed');
