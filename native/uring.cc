@@ -193,7 +193,8 @@ class Ring {
  private:
   explicit Ring(napi_env env) : env_(env) {}
 
-  // open(entries, flags, cqEntries, sqThreadIdle, sqThreadCpu) -> 0 | -errno.
+  // open(entries, flags, cqEntries, sqThreadIdle, sqThreadCpu, submitBatch)
+  // -> 0 | -errno. submitBatch: the most SQEs per io_uring_enter (0: all).
   Napi::Value Open(const Napi::CallbackInfo& info) {
     uint32_t entries, flags, cq_entries, idle, submit_batch;
     int32_t cpu;
