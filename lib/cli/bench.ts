@@ -58,7 +58,7 @@ const DEFAULTS = {
 export const usage = [
   'iomodes bench [--engine E | --compare E1,E2,...] [--runtime 5s] [--json] [--plot FILE.svg]',
   `  file engines: ${FILE_ENGINES.join(' ')} (default ${DEFAULTS.engine})`,
-  '    [--rw read|randread|write|randwrite] [--bs 4k] [--iodepth 1] [--direct] [--size 256m] [--file PATH]',
+  '    [--rw read|randread|write|randwrite] [--bs 4k] [--iodepth 1] [--iodepth_batch_submit N] [--direct] [--size 256m] [--file PATH]',
   `  readiness engines: ${READINESS_ENGINES.join(' ')}`,
   '    [--target pipe|tcp] [--connections 50] [--msg-size 64]',
   '  sizes: 4096, 4k, 1m, 1g (powers of 1024); durations: 5s, 500ms, 2m (a bare number: seconds)',
@@ -131,7 +131,7 @@ export interface BenchPlan {
   compare: boolean;
 }
 
-const FILE_FLAGS = ['rw', 'bs', 'iodepth', 'direct', 'size', 'file'] as const;
+const FILE_FLAGS = ['rw', 'bs', 'iodepth', 'iodepth_batch_submit', 'direct', 'size', 'file'] as const;
 const READINESS_FLAGS = ['target', 'connections', 'msg-size'] as const;
 
 /**
@@ -158,6 +158,7 @@ export function parseBench(args: string[]): BenchPlan {
       rw: { type: 'string' },
       bs: { type: 'string' },
       iodepth: { type: 'string' },
+      iodepth_batch_submit: { type: 'string' },
       direct: { type: 'boolean' },
       size: { type: 'string' },
       file: { type: 'string' },
@@ -204,6 +205,12 @@ export function parseBench(args: string[]): BenchPlan {
   if (iodepth > 1 && engines.length === 1 && engines[0] === 'blocking') {
     throw usageError(`--iodepth ${iodepth}: the blocking engine has one I/O in flight at a time; use an asynchronous engine (threadpool, io_uring, linux-aio, node-fs) for deeper queues`);
   }
+  // fio's name: how many I/Os go to the kernel per io_uring_enter (Ring's submitBatch).
+  let batchSubmit: number | undefined;
+  if (values.iodepth_batch_submit !== undefined) {
+    batchSubmit = parseCount(values.iodepth_batch_submit, '--iodepth_batch_submit', 1, 4096);
+    if (!engines.includes('io_uring')) throw usageError(`--iodepth_batch_submit is for the io_uring engine (how many I/Os each io_uring_enter submits); ${engines.join(', ')} submit${engines.length > 1 ? '' : 's'} their own way`);
+  }
   if (values.file === '') throw usageError('--file needs a path');
   let size: number;
   if (values.size !== undefined) size = parseSize(values.size, '--size', 1);
@@ -224,6 +231,7 @@ export function parseBench(args: string[]): BenchPlan {
     bs,
     iodepth,
     direct: values.direct === true,
+    ...(batchSubmit === undefined ? {} : { batchSubmit }),
     size: Math.floor(size / bs) * bs,
     runtime,
     ...(values.file === undefined ? {} : { file: values.file }),
@@ -287,7 +295,8 @@ function describeWorkload(workload: Workload, where: string | undefined, engines
     return `${workload.target} echo, ${workload.connections} connection${workload.connections === 1 ? '' : 's'}, ${workload.msgSize}-byte messages, ${seconds(workload.runtime)}${per}`;
   }
   const file = workload.file === undefined ? `${bytes(workload.size)} temporary file in ${where ?? tmpdir()}` : `${bytes(workload.size)} of ${workload.file}`;
-  return `${workload.rw}, ${bytes(workload.bs)} blocks, iodepth ${workload.iodepth}, ${workload.direct ? 'O_DIRECT' : 'buffered'}, ${file}, ${seconds(workload.runtime)}${per}`;
+  const batch = workload.batchSubmit === undefined ? '' : `, io_uring submits ${workload.batchSubmit} at a time`;
+  return `${workload.rw}, ${bytes(workload.bs)} blocks, iodepth ${workload.iodepth}${batch}, ${workload.direct ? 'O_DIRECT' : 'buffered'}, ${file}, ${seconds(workload.runtime)}${per}`;
 }
 
 /**
@@ -370,6 +379,7 @@ export function benchJson(jobs: readonly JobResult[], workload: Workload, interr
           rw: workload.rw,
           bs: String(workload.bs),
           iodepth: String(workload.iodepth),
+          ...(workload.batchSubmit === undefined ? {} : { iodepth_batch_submit: String(workload.batchSubmit) }),
           direct: workload.direct ? '1' : '0',
           size: String(workload.size),
           runtime: String(workload.runtime),

@@ -115,6 +115,31 @@ describe('iomodes bench, file engines', () => {
   }
 
   it(
+    '--iodepth_batch_submit N: the io_uring engine submits at most N I/Os per io_uring_enter, as fio does',
+    () => {
+      const missing = available.io_uring();
+      if (missing !== undefined && mayskip(missing)) return;
+      const trace = join(tmpDir(), 'trace');
+      const r = bench(['--engine', 'io_uring', '--rw', 'randread', '--iodepth', '24', '--iodepth_batch_submit', '2', '--runtime', '300ms', '--size', '8m', '--json'], {
+        wrap: ['strace', '-f', '-qq', '-e', 'trace=io_uring_enter,io_uring_setup', '-o', trace],
+      });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const out = JSON.parse(r.stdout) as BenchOutput;
+      expect(out['global options']).toMatchObject({ iodepth: '24', iodepth_batch_submit: '2' });
+      expect(out.jobs[0]!.workload).toMatchObject({ iodepth: 24, batchSubmit: 2 });
+      const lines = readFileSync(trace, 'utf8').split('\n');
+      // The engine's ring has max(8, iodepth) entries; Node's libuv may make rings of its own.
+      const fd = /io_uring_setup\(24, .*\) = (\d+)/.exec(lines.find((l) => /io_uring_setup\(24,/.test(l)) ?? '')?.[1];
+      expect(fd).toBeDefined();
+      const sizes = lines.map((l) => new RegExp(`io_uring_enter\\(${fd}, (\\d+),`).exec(l)?.[1]).filter((n) => n !== undefined).map(Number);
+      expect(sizes.filter((n) => n > 0).length).toBeGreaterThan(10);
+      expect(Math.max(...sizes)).toBe(2);
+    },
+    SLOW,
+  );
+
+  it(
     'prints a table: the workload, then a row per engine with IOPS, bandwidth, p50/p99/p99.9, CPU',
     () => {
       const r = bench(['--engine', 'threadpool', '--rw', 'read', '--bs', '64k', '--runtime', '200ms', '--size', '8m']);
@@ -363,6 +388,9 @@ describe('iomodes bench, usage errors (exit 2)', () => {
     expect(usage(['--engine', 'epoll', '--target', 'udp'])).toMatch(/--target 'udp' must be one of pipe, tcp/);
     expect(usage(['--engine', 'epoll', '--msg-size', '2m'])).toMatch(/--msg-size '2m'/);
     expect(usage(['--direct=1'])).toMatch(/--direct/);
+    expect(usage(['--engine', 'io_uring', '--iodepth_batch_submit', '0'])).toMatch(/--iodepth_batch_submit '0' must be a whole number from 1 to 4096/);
+    expect(usage(['--compare', 'node-fs,linux-aio', '--iodepth_batch_submit', '2'])).toMatch(/--iodepth_batch_submit is for the io_uring engine/);
+    expect(usage(['--engine', 'epoll', '--iodepth_batch_submit', '2'])).toMatch(/--iodepth_batch_submit is for file engines, and epoll is a readiness engine/);
   });
 
   it('fills in fio-like defaults, and rounds the size down to whole blocks', () => {
@@ -375,6 +403,7 @@ describe('iomodes bench, usage errors (exit 2)', () => {
     });
     expect(parseBench(['--bs', '3k', '--size', '10k']).workload).toMatchObject({ bs: 3072, size: 9216 });
     expect(parseBench(['--compare', 'blocking,io_uring', '--iodepth', '32']).workload).toMatchObject({ iodepth: 32 });
+    expect(parseBench(['--compare', 'io_uring,node-fs', '--iodepth', '32', '--iodepth_batch_submit', '1']).workload).toMatchObject({ iodepth: 32, batchSubmit: 1 });
     expect(parseBench(['--engine', 'node-net']).workload).toEqual({ kind: 'readiness', target: 'tcp', connections: 50, msgSize: 64, runtime: 5 });
   });
 });
@@ -542,6 +571,9 @@ describe('renderBench and benchJson', () => {
   it('puts the workload in "global options" as fio does, as strings', () => {
     const out = benchJson([job('io_uring', 10)], workload, false);
     expect(out['global options']).toEqual({ rw: 'randread', bs: '4096', iodepth: '32', direct: '1', size: String(2 ** 30), runtime: '5', filename: '/data/f' });
+    const batched = { ...workload, batchSubmit: 2 };
+    expect(benchJson([job('io_uring', 10)], batched, false)['global options']).toMatchObject({ iodepth: '32', iodepth_batch_submit: '2' });
+    expect(renderBench([job('io_uring', 10)], batched, { compare: false }).split('\n')[0]).toBe('randread, 4 KiB blocks, iodepth 32, io_uring submits 2 at a time, O_DIRECT, 1 GiB of /data/f, 5 s');
     expect(Object.keys((out.jobs as object[])[0]!)).toEqual(['jobname', 'groupid', 'error', 'job options', 'engine', 'workload', 'elapsed', 'read', 'write', 'usr_cpu', 'sys_cpu', 'interrupted', 'job_runtime']);
     expect(existsSync(main)).toBe(true);
   });

@@ -342,7 +342,7 @@ function iomodesSetup(engine: Exclude<FileEngine, 'node-fs'>, path: string, work
   let io: AsyncIo;
   try {
     const depth = workload.iodepth;
-    io = engine === 'io_uring' ? Ring.create({ entries: Math.max(8, depth) }) : engine === 'linux-aio' ? LinuxAio.create({ entries: depth }) : ThreadpoolIo.create({ capacity: depth });
+    io = engine === 'io_uring' ? Ring.create({ entries: Math.max(8, depth), ...(workload.batchSubmit === undefined ? {} : { submitBatch: workload.batchSubmit }) }) : engine === 'linux-aio' ? LinuxAio.create({ entries: depth }) : ThreadpoolIo.create({ capacity: depth });
   } catch (err) {
     close(fd);
     throw err;

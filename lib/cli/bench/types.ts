@@ -21,6 +21,8 @@ export interface FileWorkload {
   /** Block size, bytes. */
   bs: number;
   iodepth: number;
+  /** io_uring: the most I/Os per `io_uring_enter` (fio's `iodepth_batch_submit`, Ring's `submitBatch`); absent: a turn's in one. */
+  batchSubmit?: number;
   direct: boolean;
   /** File size, bytes. */
   size: number;
