@@ -303,5 +303,41 @@ describe('one hub per thread', () => {
     // thousands of epoll_ctl calls.
     expect(lines.filter((l) => l.startsWith('epoll_ctl(')).length).toBeLessThan(200);
   });
+
+  it('the io_uring backend under run() waits in io_uring_enter and leaves the completion eventfd alone', () => {
+    const script = fixture(`
+      const coro = await import(${JSON.stringify(new URL('coro/index.js', distEntry()).href)});
+      const io = await import(${JSON.stringify(distEntry())});
+      coro.createHub({ backend: 'io_uring' });
+      const [a, b] = io.socketpair({ nonblocking: true });
+      const ROUNDS = 500;
+      await coro.run(function* () {
+        const ping = coro.spawn(function* () {
+          const buf = Buffer.alloc(8);
+          for (let i = 0; i < ROUNDS; i++) {
+            yield* coro.write(a, Buffer.from('ping'));
+            yield* coro.read(a, buf);
+          }
+        });
+        const pong = coro.spawn(function* () {
+          const buf = Buffer.alloc(8);
+          for (let i = 0; i < ROUNDS; i++) {
+            yield* coro.read(b, buf);
+            yield* coro.write(b, Buffer.from('pong'));
+          }
+        });
+        yield* coro.joinAll([ping, pong], { raiseError: true });
+      });
+      console.log('ok');
+    `);
+    const trace = join(tmpDir(), 'trace');
+    const run = spawnSync('strace', ['-qq', '-e', 'trace=read,io_uring_enter', '-o', trace, process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('ok');
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    expect(lines.filter((l) => l.startsWith('io_uring_enter(')).length).toBeGreaterThan(100);
+    // An eventfd read is 8 bytes; nothing else here reads 8 bytes and fails.
+    expect(lines.filter((l) => /^read\(\d+, .*, 8\) += -1 EAGAIN/.test(l))).toEqual([]);
+  });
 });
 

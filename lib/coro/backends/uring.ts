@@ -188,12 +188,16 @@ export class UringBackend implements Backend, RingIo {
   }
 
   wait(timeoutMs: number, dispatch: Dispatch): number {
+    // The eventfd only matters to the loop's watcher: run() (detached)
+    // waits in io_uring_enter, and reading the eventfd there was one failed
+    // read(2) per wait. The watcher drains it if the loop takes over.
+    const woken = this.#attached !== undefined;
     let n = this.flush(dispatch) ? 1 : 0;
-    n += this.#reap(dispatch);
+    n += this.#reap(dispatch, woken);
     if (n > 0 || timeoutMs === 0) return n;
     const r = this.#ring.wait(timeoutMs < 0 ? 2 ** 31 - 1 : Math.ceil(timeoutMs));
     if (r < 0 && r !== -62 /* ETIME */ && r !== -4 /* EINTR */) throw errnoError(r, 'io_uring_enter');
-    n = this.#reap(dispatch);
+    n = this.#reap(dispatch, woken);
     return n;
   }
 
