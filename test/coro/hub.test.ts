@@ -267,36 +267,39 @@ describe('one hub per thread', () => {
     expect(r.stdout.trim()).toBe('ok');
   });
 
-  it('the poll backend on the event loop keeps one watcher per fd across waits, updated once per turn', () => {
+  /**
+   * Runs, under strace (tracing `calls`), a child where two tasks on a
+   * socketpair ping-pong `rounds` times on the given backend and driver;
+   * returns the trace's lines.
+   */
+  function tracePingPong(backend: string, driver: 'run' | 'loop', rounds: number, calls: string): string[] {
     const script = fixture(`
       const coro = await import(${JSON.stringify(new URL('coro/index.js', distEntry()).href)});
       const io = await import(${JSON.stringify(distEntry())});
-      coro.createHub({ backend: 'poll' });
+      coro.createHub({ backend: ${JSON.stringify(backend)} });
       const [a, b] = io.socketpair({ nonblocking: true });
-      const ROUNDS = 2000;
-      const ping = coro.spawn(function* () {
+      function* side(fd, first, word) {
         const buf = Buffer.alloc(8);
-        for (let i = 0; i < ROUNDS; i++) {
-          yield* coro.write(a, Buffer.from('ping'));
-          yield* coro.read(a, buf);
+        for (let i = 0; i < ${rounds}; i++) {
+          if (first) yield* coro.write(fd, Buffer.from(word));
+          yield* coro.read(fd, buf);
+          if (!first) yield* coro.write(fd, Buffer.from(word));
         }
-      });
-      const pong = coro.spawn(function* () {
-        const buf = Buffer.alloc(8);
-        for (let i = 0; i < ROUNDS; i++) {
-          yield* coro.read(b, buf);
-          yield* coro.write(b, Buffer.from('pong'));
-        }
-      });
-      await ping;
-      await pong;
+      }
+      const both = () => [coro.spawn(side, a, true, 'ping'), coro.spawn(side, b, false, 'pong')];
+      if (${JSON.stringify(driver)} === 'run') await coro.run(function* () { yield* coro.joinAll(both(), { raiseError: true }); });
+      else await Promise.all(both());
       console.log('ok');
     `);
     const trace = join(tmpDir(), 'trace');
-    const run = spawnSync('strace', ['-qq', '-e', 'trace=fcntl,epoll_ctl', '-o', trace, process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync('strace', ['-qq', '-e', `trace=${calls}`, '-o', trace, process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('ok');
-    const lines = readFileSync(trace, 'utf8').split('\n');
+    return readFileSync(trace, 'utf8').split('\n');
+  }
+
+  it('the poll backend on the event loop keeps one watcher per fd across waits, updated once per turn', () => {
+    const lines = tracePingPong('poll', 'loop', 2000, 'fcntl,epoll_ctl');
     // A watcher is a duplicate of its fd: two fds, two watchers.
     expect(lines.filter((l) => l.includes('F_DUPFD_CLOEXEC')).length).toBe(2);
     // 4,000 round trips: a watcher stopped and restarted per wait would make
@@ -305,36 +308,7 @@ describe('one hub per thread', () => {
   });
 
   it('the io_uring backend under run() waits in io_uring_enter and leaves the completion eventfd alone', () => {
-    const script = fixture(`
-      const coro = await import(${JSON.stringify(new URL('coro/index.js', distEntry()).href)});
-      const io = await import(${JSON.stringify(distEntry())});
-      coro.createHub({ backend: 'io_uring' });
-      const [a, b] = io.socketpair({ nonblocking: true });
-      const ROUNDS = 500;
-      await coro.run(function* () {
-        const ping = coro.spawn(function* () {
-          const buf = Buffer.alloc(8);
-          for (let i = 0; i < ROUNDS; i++) {
-            yield* coro.write(a, Buffer.from('ping'));
-            yield* coro.read(a, buf);
-          }
-        });
-        const pong = coro.spawn(function* () {
-          const buf = Buffer.alloc(8);
-          for (let i = 0; i < ROUNDS; i++) {
-            yield* coro.read(b, buf);
-            yield* coro.write(b, Buffer.from('pong'));
-          }
-        });
-        yield* coro.joinAll([ping, pong], { raiseError: true });
-      });
-      console.log('ok');
-    `);
-    const trace = join(tmpDir(), 'trace');
-    const run = spawnSync('strace', ['-qq', '-e', 'trace=read,io_uring_enter', '-o', trace, process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
-    expect(run.stderr).toBe('');
-    expect(run.stdout.trim()).toBe('ok');
-    const lines = readFileSync(trace, 'utf8').split('\n');
+    const lines = tracePingPong('io_uring', 'run', 500, 'read,io_uring_enter');
     expect(lines.filter((l) => l.startsWith('io_uring_enter(')).length).toBeGreaterThan(100);
     // An eventfd read is 8 bytes; nothing else here reads 8 bytes and fails.
     expect(lines.filter((l) => /^read\(\d+, .*, 8\) += -1 EAGAIN/.test(l))).toEqual([]);
