@@ -35,9 +35,6 @@
 
 namespace iomodes {
 
-// Per-environment state (main thread and each Worker): Node deletes it when
-// the environment is torn down. Counters here let tests check that every
-// native resource an environment opened was closed again.
 // A receiver that passed Wrap<T>::Self's check, remembered by a weak
 // reference with its native object and its class's type tag.
 struct SelfCacheEntry {
@@ -46,9 +43,13 @@ struct SelfCacheEntry {
   void* ptr = nullptr;
 };
 
+// Per-environment state (main thread and each Worker): Node deletes it when
+// the environment is torn down. Counters here let tests check that every
+// native resource an environment opened was closed again.
 struct AddonData {
   napi_env env = nullptr;
-  // The last receivers of native class methods (wrap.h), most recent last.
+  // Receivers of native class methods that passed their check (wrap.h),
+  // replaced in turn.
   SelfCacheEntry self_cache[8];
   unsigned self_cache_next = 0;
   uint32_t open_watchers = 0;
