@@ -389,6 +389,7 @@ describe('iomodes bench, usage errors (exit 2)', () => {
     expect(usage(['--engine', 'epoll', '--msg-size', '2m'])).toMatch(/--msg-size '2m'/);
     expect(usage(['--direct=1'])).toMatch(/--direct/);
     expect(usage(['--engine', 'io_uring', '--iodepth_batch_submit', '0'])).toMatch(/--iodepth_batch_submit '0' must be a whole number from 1 to 4096/);
+    expect(usage(['--engine', 'io_uring', '--iodepth_batch_submit', 'two'])).toMatch(/--iodepth_batch_submit 'two' must be a whole number from 1 to 4096/);
     expect(usage(['--compare', 'node-fs,linux-aio', '--iodepth_batch_submit', '2'])).toMatch(/--iodepth_batch_submit is for the io_uring engine/);
     expect(usage(['--engine', 'epoll', '--iodepth_batch_submit', '2'])).toMatch(/--iodepth_batch_submit is for file engines, and epoll is a readiness engine/);
   });
