@@ -214,7 +214,7 @@ async function serveCoro(kind) {
       for (;;) {
         const n = yield* stream.read(buf);
         if (!n) break;
-        yield* stream.write(buf.subarray(0, n));
+        yield* stream.write(buf, 0, n);
       }
     } catch {
       // ECONNRESET when the client exits: the connection is over.

@@ -13,7 +13,7 @@ const { values: args } = parseArgs({ options: { port: { type: 'string', default:
 function* echo(stream) {
   try {
     const buf = Buffer.alloc(16384);
-    for (let n; (n = yield* stream.read(buf)) > 0; ) yield* stream.write(buf.subarray(0, n));
+    for (let n; (n = yield* stream.read(buf)) > 0; ) yield* stream.write(buf, 0, n);
   } finally {
     stream.close();
   }

@@ -12,7 +12,7 @@ import { codedError, errnoError, invalidArgType, invalidArgValue, useAfterClose,
 import { constant, native } from '../native.js';
 import { bind, close, connect as connectNow, encodeAddress, finishConnect, getpeername, getsockname, listen as listenNow, setsockopt, shutdown, socket } from '../fd.js';
 import { tryAccept } from '../nonblocking.js';
-import { byteLengthOf, validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
+import { validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
 import { Completion, writingAll } from './completion.js';
 import { HANGUP, READABLE, useHub, WRITABLE, type Hub } from './hub.js';
 import { FdOperation } from './operation.js';
@@ -413,20 +413,23 @@ export class Stream implements Disposable {
   }
 
   /**
-   * Writes all of `data` (a string is UTF-8), waiting cooperatively while the
-   * socket is full.
+   * Writes all of `data` (a string is UTF-8), or the `length` bytes at
+   * `offset` in it, waiting cooperatively while the socket is full.
    *
+   * @param offset where to start in `data`, in bytes; default 0
+   * @param length how many bytes; default the rest of `data`
    * @example
    * ```ts
    * yield* stream.write('hello\n');
-   * yield* stream.write(buf.subarray(0, n));
+   * yield* stream.write(buf, 0, n); // what a read put into buf, no subarray
    * ```
    */
-  write(data: string | ArrayBufferView): Operation<void> {
+  write(data: string | ArrayBufferView, offset = 0, length?: number): Operation<void> {
     const fd = this.#open();
     if (typeof data === 'string') data = Buffer.from(data);
     else validateBuffer(data, 'data');
-    return sending(fd, data, byteLengthOf(data, 'data'));
+    const n = validateRange(data, offset, length);
+    return sending(fd, data, offset, n);
   }
 
   /**
@@ -475,14 +478,14 @@ function receiving(drain: { drained: boolean }, fd: number, buffer: ArrayBufferV
   return new Receiving(drain, fd, buffer, offset, length);
 }
 
-function sending(fd: number, data: ArrayBufferView, length: number): Operation<void> {
+function sending(fd: number, data: ArrayBufferView, offset: number, length: number): Operation<void> {
   const hub = useHub();
-  if (hub.ringIo) return sendingAll(hub, fd, data, length);
-  return new Sending(fd, data, length);
+  if (hub.ringIo) return sendingAll(hub, fd, data, offset, length);
+  return new Sending(fd, data, offset, length);
 }
 
-function* sendingAll(hub: Hub, fd: number, data: ArrayBufferView, length: number): Generator<Instruction, void, unknown> {
-  yield* writingAll(hub, 'Stream.write()', fd, data, 0, length, 'write');
+function* sendingAll(hub: Hub, fd: number, data: ArrayBufferView, offset: number, length: number): Generator<Instruction, void, unknown> {
+  yield* writingAll(hub, 'Stream.write()', fd, data, offset, length, 'write');
 }
 
 // The hot paths of a Stream as plain iterators, not generators (a generator
@@ -532,13 +535,14 @@ class Receiving extends FdOperation<number> {
   }
 }
 
-/** write(2) of a whole checked buffer, parking whenever the socket is full. */
+/** write(2) of a checked range, whole, parking whenever the socket is full. */
 class Sending extends FdOperation<void> {
   #done = 0;
 
   constructor(
     fd: number,
     readonly data: ArrayBufferView,
+    readonly offset: number,
     readonly length: number,
   ) {
     super(fd, WRITABLE);
@@ -549,7 +553,7 @@ class Sending extends FdOperation<void> {
     const fd = this.fd;
     if (!this.resumed()) hub.task('Stream.write()');
     while (this.#done < this.length) {
-      const r = native.write(fd, this.data, this.#done, this.length - this.#done);
+      const r = native.write(fd, this.data, this.offset + this.#done, this.length - this.#done);
       if (r >= 0) {
         this.#done += r;
         continue;

@@ -88,6 +88,28 @@ describe.each(MATRIX)('net, $backend backend, $driver driver', ({ backend, drive
     expect(out).toEqual({ header: 'HEADER12', lines: ['first line', 'second line', 'third', null] });
   });
 
+  it('write(data, offset, length) sends exactly that range, of a buffer or of a string\'s UTF-8 bytes', async () => {
+    const out = await drive(driver, function* () {
+      const server = net.listen();
+      const writer = spawn(function* () {
+        const stream = yield* server.accept();
+        yield* stream.write(Buffer.from('xxhello, yy'), 2, 7); // 'hello, '
+        yield* stream.write('héllo wörld', 7); // from byte 7: 'wörld'
+        yield* stream.write(Buffer.from('!?'), 0, 1);
+        yield* stream.write(Buffer.from('nothing'), 7); // zero bytes: a no-op
+        stream.close();
+      });
+      const stream = yield* net.connect({ host: '127.0.0.1', port: server.address.port });
+      const got = (yield* stream.readExactly(Buffer.byteLength('hello, wörld!'))).toString();
+      const end = yield* stream.read(Buffer.alloc(16));
+      yield* writer;
+      stream.close();
+      server.close();
+      return [got, end];
+    });
+    expect(out).toEqual(['hello, wörld!', 0]);
+  });
+
   it('sees end of stream when the peer\'s last bytes and its close arrive together', async () => {
     const out = await drive(driver, function* () {
       const server = net.listen();
@@ -214,6 +236,11 @@ describe('net: bad input', () => {
         caught(() => stream.read(Buffer.alloc(4), 0, 5)).code,
         caught(() => stream.readExactly(-1)).code,
         caught(() => stream.write(5 as never)).code,
+        caught(() => stream.write(Buffer.alloc(4), 5)).code,
+        caught(() => stream.write(Buffer.alloc(4), 1, 4)).code,
+        caught(() => stream.write('abc', 0.5)).code,
+        caught(() => stream.write(Buffer.alloc(4), '1' as never)).code,
+        caught(() => stream.write(Buffer.alloc(4), 0, Number.NaN)).code,
       ];
       stream.close();
       accepted.close();
@@ -221,6 +248,14 @@ describe('net: bad input', () => {
       return codes;
     });
     server.close();
-    expect(code).toEqual(['ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE', 'ERR_USE_AFTER_CLOSE', 'ERR_USE_AFTER_CLOSE']);
+    expect(code).toEqual([
+      'ERR_INVALID_ARG_TYPE',
+      'ERR_OUT_OF_RANGE',
+      'ERR_OUT_OF_RANGE',
+      'ERR_INVALID_ARG_TYPE',
+      ...['ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE'], // write's offset and length
+      'ERR_USE_AFTER_CLOSE',
+      'ERR_USE_AFTER_CLOSE',
+    ]);
   });
 });
