@@ -14,7 +14,10 @@
 //     await), against two async functions ping-ponging through Promises (each
 //     awaits a promise the other resolves). ns per switch, where a switch is
 //     one hand-over of control from one side to the other. Default 20 rounds
-//     × 50,000 switches = 1,000,000 per contender.
+//     × 50,000 switches = 1,000,000 per contender. Two floors for context:
+//     bare generators resumed in turn, and the same with each switch a
+//     `yield*` of a fresh operation object (the least any scheduler built on
+//     `yield*` operations pays).
 // (2) echo: 64-byte ping-pong over 50 TCP connections on 127.0.0.1, driven by
 //     the C client of bench:multiplex (bench/echo-client.c) in its own
 //     process. Servers, each in its own process: the coroutine echo server
@@ -159,6 +162,48 @@ async function switchCost() {
     }
   }
 
+  // Context, the floor of the design: what any scheduler whose waits are
+  // `yield*` of an operation pays per switch at least. Two generators each
+  // `yield*` a fresh two-step operation (the first next() names the other
+  // side and parks, the second gives the value back), resumed by a bare
+  // loop: an allocation, GetIterator, two next() calls and a resume, with
+  // no queue, tickets, counts or kill support.
+  const PARK_RESULT = { value: undefined, done: false };
+  class Handoff {
+    constructor(to) {
+      this.to = to;
+      this.started = false;
+      this.done = false;
+      this.value = undefined;
+    }
+    [Symbol.iterator]() {
+      return this;
+    }
+    next(value) {
+      if (this.started) {
+        this.done = true;
+        this.value = value;
+        return this;
+      }
+      this.started = true;
+      handoffNext = this.to;
+      return PARK_RESULT;
+    }
+  }
+  let handoffNext;
+  function viaBareYieldStar(n) {
+    const a = {};
+    const b = {};
+    a.gen = (function* () {
+      for (let i = 0; i < n; i += 2) yield* new Handoff(b);
+    })();
+    b.gen = (function* () {
+      for (;;) yield* new Handoff(a);
+    })();
+    handoffNext = a;
+    for (let side = a; !side.gen.next().done; side = handoffNext);
+  }
+
   const contenders = [
     { name: 'switchTo, run()', run: (n) => run(viaSwitchTo, n) },
     { name: 'switchTo, event loop', run: (n) => spawn(viaSwitchTo, n) },
@@ -168,6 +213,7 @@ async function switchCost() {
     contenders.push({ name: 'Queue put/get, event loop', run: (n) => spawn(viaQueue, n) });
   }
   contenders.push({ name: 'async/await + Promise', run: viaPromises });
+  contenders.push({ name: 'yield* operations, bare loop (floor)', run: async (n) => viaBareYieldStar(n) });
   contenders.push({ name: 'bare generators (floor)', run: async (n) => viaBareGenerators(n) });
 
   const results = await interleavedAsync(contenders, { rounds, ops, warmup: Math.min(ops, 50_000) });
@@ -192,6 +238,8 @@ async function switchCost() {
   const ratio = (name) => (results[name] ? `${pairedRatio(results, name, base).toFixed(2)}×` : 'n/a');
   console.log(`switchTo under run() / Promise ping-pong = ${ratio('switchTo, run()')} switches/s (median of per-round ratios; target ≥ 2×)`);
   console.log(`Queue under run() / Promise ping-pong    = ${ratio('Queue put/get, run()')} switches/s (target ≥ 2×)`);
+  console.log(`yield* floor / Promise ping-pong          = ${ratio('yield* operations, bare loop (floor)')}: the most any scheduler whose waits are`);
+  console.log('  `yield*` of an operation can reach (a Queue hand-over is two such operations per switch)');
   console.log('');
 }
 
