@@ -47,7 +47,8 @@ IOMODES_ARM64_NODE_VERSION=$("${qemu[@]}" -p process.version)
 export IOMODES_ARM64_NODE_VERSION
 echo "test:arm64: Node $IOMODES_ARM64_NODE_VERSION ($("${qemu[@]}" -p process.arch)) under $(qemu-aarch64 --version | head -1)"
 
-npm run --silent build:ts
+# From scratch unless dist/ is already that build (after CI's vitest legs, it is).
+node scripts/build-dist.mjs
 prebuild=prebuilds/linux-arm64/iomodes.glibc.node
 if [[ ! -f $prebuild ]] || [[ -n $(find native binding.gyp -newer "$prebuild" -print -quit) ]]; then
   IOMODES_PREBUILD_ARCHS=arm64 bash scripts/prebuildify.sh
