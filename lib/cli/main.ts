@@ -9,9 +9,6 @@
  * @module
  */
 import { IoError } from '../errors.js';
-import { benchCommand } from './bench.js';
-import { doctorCommand } from './doctor.js';
-import { tourCommand } from './tour.js';
 
 /** One subcommand: `run` gets the arguments after its name and returns the exit code. */
 export interface Command {
@@ -22,24 +19,32 @@ export interface Command {
 }
 
 /**
- * Every subcommand, in the order `--help` lists them: adding a command is
- * one entry here.
+ * Every subcommand, in the order `--help` lists them, each loaded only when
+ * it runs (or for `--help`): `iomodes doctor` need not load the tour and the
+ * bench, which took a third of its start-up. Adding a command is one entry
+ * here.
  *
  * @example
  * ```ts
  * commands.map((c) => c.name); // ['doctor', 'tour', 'bench']
+ * const doctor = await commands[0]!.load(); // its Command
  * ```
  */
-export const commands: readonly Command[] = [doctorCommand, tourCommand, benchCommand];
+export const commands: readonly { name: string; load(): Promise<Command> }[] = [
+  { name: 'doctor', load: async () => (await import('./doctor.js')).doctorCommand },
+  { name: 'tour', load: async () => (await import('./tour.js')).tourCommand },
+  { name: 'bench', load: async () => (await import('./bench.js')).benchCommand },
+];
 
-function help(): string {
+async function help(): Promise<string> {
+  const loaded = await Promise.all(commands.map((c) => c.load()));
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: iomodes <command> [options]',
     '',
     'Commands:',
     // A usage of several lines keeps its indentation under the first.
-    ...commands.flatMap((c) => [`  ${c.name.padEnd(width)}  ${c.summary}`, `  ${' '.repeat(width)}  ${c.usage.replaceAll('\n', `\n  ${' '.repeat(width)}  `)}`]),
+    ...loaded.flatMap((c) => [`  ${c.name.padEnd(width)}  ${c.summary}`, `  ${' '.repeat(width)}  ${c.usage.replaceAll('\n', `\n  ${' '.repeat(width)}  `)}`]),
     '',
     'Run iomodes <command> --help for one command.',
     '',
@@ -54,12 +59,12 @@ function isUsageError(err: unknown): boolean {
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(help());
+    process.stdout.write(await help());
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
+  const command = await commands.find((c) => c.name === name)?.load();
   if (command === undefined) {
-    process.stderr.write(`${name === undefined ? 'iomodes: missing command' : `iomodes: unknown command '${name}'`}\n\n${help()}`);
+    process.stderr.write(`${name === undefined ? 'iomodes: missing command' : `iomodes: unknown command '${name}'`}\n\n${await help()}`);
     return 2;
   }
   if (args.includes('--help') || args.includes('-h')) {

@@ -271,6 +271,20 @@ describe('iomodes command line', () => {
     expect(r.stdout).toMatch(/^Usage: iomodes doctor \[--json\] \[--path DIR\]/);
   });
 
+  it('loads only the command it runs, and every command for --help', () => {
+    // A resolve hook names each module of dist/cli/ as Node loads it.
+    const hook = `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes('/dist/cli/')) console.error('loaded', r.url.slice(r.url.indexOf('/dist/cli/') + 10)); return r; }`;
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    const loaded = (args: string[]): string[] => {
+      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, main, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status).toBe(0);
+      return r.stderr.split('\n').filter((l) => l.startsWith('loaded ')).map((l) => l.slice(7));
+    };
+    expect(loaded(['doctor', '--json'])).toEqual(['main.js', 'doctor.js']);
+    expect(loaded(['tour', '--help'])).not.toContain('bench.js');
+    expect(loaded(['--help'])).toEqual(expect.arrayContaining(['doctor.js', 'tour.js', 'bench.js']));
+  });
+
   it('exits 2 with usage on stderr for an unknown or missing command', () => {
     for (const args of [['bogus'], []]) {
       const r = iomodes(args);
