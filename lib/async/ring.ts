@@ -261,6 +261,8 @@ export interface RingInfo {
 }
 
 const CLOSE_WAIT_MS = 2000;
+/** Flushes whose completions settle inline before the event loop must turn. */
+const INLINE_REAPS = 64;
 let constructing = false;
 
 /**
@@ -285,6 +287,9 @@ export class Ring implements AsyncIo {
   readonly #iopoll: boolean;
   #flushQueued = false;
   #polling = false;
+  /** Flushes reaped inline since the event loop last turned. */
+  #inlineReaps = 0;
+  #yielding = false;
 
   /**
    * Makes a ring (`io_uring_setup`), maps it, and registers its eventfd.
@@ -354,7 +359,10 @@ export class Ring implements AsyncIo {
     this.#native = ring;
     this.#iopoll = iopoll;
     this.#table = new InflightTable(ring.capacity, 'Ring', (slot) => this.#cancel(slot), 3, () => this.#schedule());
-    this.#watcher = new CompletionWatcher(ring.eventfd, () => this.#reap(true));
+    this.#watcher = new CompletionWatcher(ring.eventfd, () => {
+      this.#inlineReaps = 0;
+      this.#reap(true);
+    });
   }
 
   /** Sizes, features and flags of this ring. */
@@ -1017,8 +1025,22 @@ export class Ring implements AsyncIo {
 
   #flush(): number {
     const r = this.#native.submit();
-    // Cached reads completed inside io_uring_enter: settle them now.
-    this.#reap(false);
+    // Cached reads completed inside io_uring_enter: settle them now, unless
+    // the loop has not turned for INLINE_REAPS of these (their promises'
+    // continuations submit the next reads from microtasks: a read loop on
+    // cached data would never let a timer or a socket in). Then the loop
+    // turns first: its check phase reaps them.
+    if (this.#inlineReaps < INLINE_REAPS) {
+      this.#inlineReaps++;
+      this.#reap(false);
+    } else if (!this.#yielding) {
+      this.#yielding = true;
+      setImmediate(() => {
+        this.#yielding = false;
+        this.#inlineReaps = 0;
+        this.#reap(false);
+      });
+    }
     if (r < 0 && r !== -osConstants.errno.EBUSY && r !== -osConstants.errno.EAGAIN) throw errnoError(r, 'io_uring_enter');
     return Math.max(r, 0);
   }

@@ -628,6 +628,24 @@ describe.runIf(haveRing)('Ring', () => {
     }
   });
 
+  it('lets the event loop turn during a read loop on cached data', async () => {
+    const r = ring();
+    const [fd] = autoClose(open(tmpFile(randomBytes(4096))));
+    const buf = Buffer.alloc(16);
+    let turns = 0;
+    let counting = true;
+    const count = (): void => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    // Each read completes inside io_uring_enter and settles in a microtask:
+    // without a turn of the loop now and then, `count` would never run.
+    for (let i = 0; i < 2000; i++) await r.read(fd, buf, { position: (i % 256) * 16 });
+    counting = false;
+    expect(turns).toBeGreaterThan(2000 / 1000);
+  });
+
   it('refuses bad input with Node-style errors', async () => {
     const r = ring();
     const [fd] = autoClose(open(tmpFile('abc')));
