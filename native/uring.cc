@@ -212,6 +212,8 @@ class Ring {
     io_uring_params p;
     memset(&p, 0, sizeof(p));
     p.flags = flags;
+    // Deferred completions are found through the TASKRUN flag (Reap, Flush).
+    if (flags & IORING_SETUP_DEFER_TASKRUN) p.flags |= IORING_SETUP_TASKRUN_FLAG;
     p.cq_entries = cq_entries;
     p.sq_thread_idle = idle;
     p.sq_thread_cpu = cpu < 0 ? 0 : static_cast<uint32_t>(cpu);
@@ -361,14 +363,33 @@ class Ring {
       if (static_cast<unsigned long>(r) < n) break;
     } while (pending > 0);
     SetEventfdDisabled(false);
+    // With DEFER_TASKRUN the kernel signals the eventfd only when its list
+    // of deferred completions goes from empty to not: one that came while
+    // the eventfd was off would leave every later one unsignalled.
+    SignalIfTaskRunPending();
     return taken > 0 ? taken : r;
   }
 
-  // With DEFER_TASKRUN (or a pending TASKRUN flag) completions are only
-  // posted when this thread enters the kernel.
+  // Deferred completions left waiting (one io_uring_enter runs a few dozen
+  // at most, and none came while the eventfd was off) signal no eventfd by
+  // themselves: signal it, so the watcher comes back for them.
+  void SignalIfTaskRunPending() {
+    if (!(params_.flags & IORING_SETUP_DEFER_TASKRUN) || eventfd_ < 0 || !TaskRunPending())
+      return;
+    uint64_t one = 1;
+    (void)!write(eventfd_, &one, sizeof(one));
+  }
+
+  // Completions wait for this thread to enter the kernel for events: with
+  // DEFER_TASKRUN each submit enters for them (in the same syscall); a reap
+  // enters only when the kernel's TASKRUN flag says some wait, which Open()
+  // asks for with DEFER_TASKRUN (without DEFER_TASKRUN, only COOP_TASKRUN
+  // with TASKRUN_FLAG sets it).
   bool NeedsTaskRun() const {
-    return (params_.flags & IORING_SETUP_DEFER_TASKRUN) ||
-           (__atomic_load_n(sq_kflags_, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN);
+    return (params_.flags & IORING_SETUP_DEFER_TASKRUN) || TaskRunPending();
+  }
+  bool TaskRunPending() const {
+    return __atomic_load_n(sq_kflags_, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN;
   }
 
   void SetEventfdDisabled(bool off) {
@@ -854,9 +875,10 @@ class Ring {
       (void)!read(eventfd_, &drained, sizeof(drained));
     // Deferred task work runs, and polled completions are found, only when
     // this thread enters the kernel for events.
-    if ((NeedsTaskRun() || (params_.flags & IORING_SETUP_IOPOLL)) &&
+    if ((TaskRunPending() || (params_.flags & IORING_SETUP_IOPOLL)) &&
         !(params_.flags & IORING_SETUP_SQPOLL))
       Enter(fd_, 0, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
+    SignalIfTaskRunPending();
     size_t n = Drain(out, max, true);
     // Completions that found the queue full (link timeouts and cancels post
     // their own, beyond one per operation) wait on the kernel's overflow

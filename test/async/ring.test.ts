@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { openRing } from '../../lib/async/ring.js';
+import { constant } from '../../lib/native.js';
 import { Epoll, IoError, O, POLL, Ring, bind, close, debugCounters, directIoAvailable, getsockname, ioUringAvailable, listen, open, pipe, read, setBlocking, socket, write as writeSync } from '../../lib/index.js';
 import { autoClose, bad, caught, closedFd, distEntry, expectArgError, fixture, mayskip, runChild, tmpDir, tmpFile } from '../helpers/index.js';
 
@@ -625,6 +629,45 @@ describe.runIf(haveRing)('Ring', () => {
       setTimeout(() => writeSync(wr, Buffer.from('z')), 5);
       expect(await later).toBe(1);
       r.close();
+    }
+  });
+
+  it('defers task work by default (SINGLE_ISSUER, DEFER_TASKRUN), unless a flag is chosen or sqpoll asked for', () => {
+    const deferred = constant('IORING_SETUP_SINGLE_ISSUER') | constant('IORING_SETUP_DEFER_TASKRUN') | constant('IORING_SETUP_TASKRUN_FLAG');
+    // This kernel (6.1+) has them: the default ring is made with them.
+    expect(ring().info.flags & deferred).toBe(deferred);
+    expect(ring({ submitBatch: 2 }).info.flags & deferred).toBe(deferred);
+    for (const options of [{ coopTaskrun: true }, { coopTaskrun: false }, { singleIssuer: false }, { deferTaskrun: false }, { sqpoll: true }]) {
+      expect(ring(options).info.flags & constant('IORING_SETUP_DEFER_TASKRUN')).toBe(0);
+    }
+    expect(ring({ singleIssuer: true }).info.flags & deferred).toBe(constant('IORING_SETUP_SINGLE_ISSUER'));
+  });
+
+  it('makes the ring without deferred task work where the kernel refuses it (before 6.1: EINVAL)', () => {
+    const defer = constant('IORING_SETUP_DEFER_TASKRUN');
+    const asked: number[] = [];
+    const oldKernel = { open: (_entries: number, flags: number) => (asked.push(flags), flags & defer ? -osConstants.errno.EINVAL : 0) };
+    expect(openRing(oldKernel, true, 8, 0, 0, 0, -1, 0)).toBe(0);
+    expect(asked).toEqual([constant('IORING_SETUP_SINGLE_ISSUER') | defer, 0]);
+    // Another refusal is the answer; not asked to defer, one try.
+    const refusing = { open: () => -osConstants.errno.EPERM };
+    expect(openRing(refusing, true, 8, 0, 0, 0, -1, 0)).toBe(-osConstants.errno.EPERM);
+    asked.length = 0;
+    expect(openRing(oldKernel, false, 8, 0, 0, 0, -1, 0)).toBe(0);
+    expect(asked).toEqual([0]);
+  });
+
+  it('settles every completion of a burst larger than one io_uring_enter runs, however the ring defers', async () => {
+    for (const options of [{}, { submitBatch: 2 }, { coopTaskrun: true }]) {
+      const r = ring({ entries: 512, ...options });
+      const pipes = Array.from({ length: 300 }, () => autoClose(...pipe()));
+      const reads = pipes.map(([rd]) => r.read(rd, Buffer.alloc(1)));
+      await new Promise((res) => setTimeout(res, 20));
+      // Another thread writes every pipe while this one sleeps in the loop:
+      // the completions arrive together, as deferred task work.
+      const worker = new Worker(`const { writeSync } = require('node:fs'); for (const fd of ${JSON.stringify(pipes.map(([, w]) => w))}) writeSync(fd, 'x');`, { eval: true });
+      onTestFinished(() => void worker.terminate());
+      expect(await Promise.all(reads)).toEqual(reads.map(() => 1));
     }
   });
 
