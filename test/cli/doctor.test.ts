@@ -272,8 +272,10 @@ describe('iomodes command line', () => {
   });
 
   it('loads only the command it runs, and every command for --help', () => {
-    // A resolve hook names each module of dist/cli/ as Node loads it.
-    const hook = `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes('/dist/cli/')) console.error('loaded', r.url.slice(r.url.indexOf('/dist/cli/') + 10)); return r; }`;
+    // A resolve hook names each module of dist/cli/ as Node loads it. It
+    // runs on the loader's own thread, whose console output can be lost at
+    // exit: it writes to fd 2 itself, before the module is handed over.
+    const hook = `import { writeSync } from 'node:fs'; export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes('/dist/cli/')) writeSync(2, 'loaded ' + r.url.slice(r.url.indexOf('/dist/cli/') + 10) + '\\n'); return r; }`;
     const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
     const loaded = (args: string[]): string[] => {
       const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, main, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
