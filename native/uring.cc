@@ -376,8 +376,7 @@ class Ring {
   void SignalIfTaskRunPending() {
     if (!(params_.flags & IORING_SETUP_DEFER_TASKRUN) || eventfd_ < 0 || !TaskRunPending())
       return;
-    uint64_t one = 1;
-    (void)!write(eventfd_, &one, sizeof(one));
+    eventfd_write(eventfd_, 1);
   }
 
   // Completions wait for this thread to enter the kernel for events: with
