@@ -7,6 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace iomodes {
 
 std::atomic<uint64_t> g_leaked_on_teardown{0};
@@ -24,6 +28,33 @@ LeakOnPurpose(const void* p) {
 // O_DIRECT wants the buffer aligned to the logical block size (512 or 4096
 // bytes); a page covers both.
 static const size_t kAlign = 4096;
+
+// The copy of a completed read into its view. glibc's memcpy moves 4 KiB
+// and more with `rep movsb`, which on some x86 CPUs (this VM's EPYC) runs at
+// a third of its speed when the destination is not as aligned as the source
+// modulo 64: the bounce block is page-aligned, a Buffer's bytes from malloc
+// usually are 16 bytes off. Sixteen-byte loads and stores do not care.
+static void
+CopyOut(uint8_t* to, const uint8_t* from, size_t n) {
+#if defined(__SSE2__)
+  if (((reinterpret_cast<uintptr_t>(to) ^ reinterpret_cast<uintptr_t>(from)) & 63) != 0) {
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+      const auto* s = reinterpret_cast<const __m128i*>(from + i);
+      auto* d = reinterpret_cast<__m128i*>(to + i);
+      __m128i a = _mm_loadu_si128(s), b = _mm_loadu_si128(s + 1);
+      __m128i c = _mm_loadu_si128(s + 2), e = _mm_loadu_si128(s + 3);
+      _mm_storeu_si128(d, a);
+      _mm_storeu_si128(d + 1, b);
+      _mm_storeu_si128(d + 2, c);
+      _mm_storeu_si128(d + 3, e);
+    }
+    if (i < n) memcpy(to + i, from + i, n - i);
+    return;
+  }
+#endif
+  memcpy(to, from, n);
+}
 
 Bounce::~Bounce() {
   // Only reached with memory still pinned if the owner skipped Finish and
@@ -251,7 +282,7 @@ Bounce::FinishCopy(long result, size_t count) {
       }
       // A 0-byte view (detached before submission) has no address: memcpy
       // of null, even for 0 bytes, is undefined behaviour.
-      if (n > 0) memcpy(base + s.offset, from, n);
+      if (n > 0) CopyOut(base + s.offset, from, n);
       from += n;
       left -= n;
     }
