@@ -820,8 +820,9 @@ export class Epoll<T = unknown> {
   events(options?: EpollWaitOptions): AsyncIterableIterator<EpollEvent<T>[]> {
     this.#open();
     validateOptions(options as unknown);
-    validateSignal(options?.signal);
-    return this.#iterate(options?.signal);
+    const signal = options?.signal;
+    validateSignal(signal);
+    return this.#iterate(signal);
   }
 
   /**

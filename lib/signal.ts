@@ -606,8 +606,8 @@ export class SignalIo extends EventEmitter<{ io: [SignalIoEvent]; overflow: [Sig
   events(options?: { signal?: AbortSignal }): AsyncIterableIterator<SignalIoEvent> {
     this.#open();
     validateOptions(options);
-    validateSignal(options?.signal);
     const abort = options?.signal;
+    validateSignal(abort);
     const queue: SignalIoEvent[] = [];
     let lost = false;
     let done = false;

@@ -172,6 +172,11 @@ class Inflight {
   live = false;
   /** A multishot operation's delivery of each result before the last. */
   onEvent: ((result: number) => void) | undefined = undefined;
+  /** `new Promise(op.capture)`: made once per slot, not per operation. */
+  readonly capture = (resolve: (value: number) => void, reject: (error: unknown) => void): void => {
+    this.resolve = resolve;
+    this.reject = reject;
+  };
 }
 
 function noop(): void {}
@@ -262,57 +267,78 @@ export class InflightTable {
   start(syscall: string, fd: number, signal: AbortSignal | undefined, submit: (slot: number) => number, onEvent?: (result: number) => void): Promise<number> {
     this.checkOpen();
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+    if (this.#freeCount > 0) {
+      // The common case, a free slot: no queue, no closure of its own.
+      const slot = this.#free[--this.#freeCount]!;
+      try {
+        this.#submit(slot, submit, syscall, fd);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const promise = new Promise<number>(this.#slots[slot]!.capture);
+      this.#arm(slot, syscall, fd, signal, onEvent);
+      return promise;
+    }
     return new Promise<number>((resolve, reject) => {
-      let onQueuedAbort: (() => void) | undefined;
       const go = (): void => {
-        if (onQueuedAbort !== undefined) signal!.removeEventListener('abort', onQueuedAbort);
+        if (signal !== undefined) signal.removeEventListener('abort', onQueuedAbort);
         if (this.#closed) return reject(abortError(undefined, `The ${this.#what} was closed`));
         if (signal?.aborted) return reject(abortError(signal.reason));
         const slot = this.#free[--this.#freeCount]!;
-        let r: number;
         try {
-          r = submit(slot);
+          this.#submit(slot, submit, syscall, fd);
         } catch (error) {
-          // A buffer detached or shrunk while the operation waited for a
-          // slot: the native side refuses it. Only this operation fails.
-          this.#freeCount++;
           return reject(error);
         }
-        if (r < 0) {
-          this.#freeCount++;
-          return reject(errnoError(r, syscall, fd >= 0 ? { fd } : undefined));
-        }
-        const op = this.#slots[slot]!;
-        op.resolve = resolve;
-        op.reject = reject;
-        op.syscall = syscall;
-        op.fd = fd;
-        op.live = true;
-        op.aborted = undefined;
-        op.onEvent = onEvent;
-        this.#count++;
-        if (signal !== undefined) {
-          op.signal = signal;
-          op.onAbort = () => {
-            op.aborted = signal.reason;
-            this.#cancel(slot);
-          };
-          signal.addEventListener('abort', op.onAbort, { once: true });
-        }
-        this.#submitted?.();
+        this.#slots[slot]!.capture(resolve, reject);
+        this.#arm(slot, syscall, fd, signal, onEvent);
       };
-      if (this.#freeCount > 0) return go();
       this.#waiting.push(go);
-      if (signal !== undefined) {
-        // Aborted while it waits for a slot: it leaves the queue at once.
-        onQueuedAbort = () => {
-          const at = this.#waiting.indexOf(go);
-          if (at >= 0) this.#waiting.splice(at, 1);
-          reject(abortError(signal.reason));
-        };
-        signal.addEventListener('abort', onQueuedAbort, { once: true });
-      }
+      // Aborted while it waits for a slot: it leaves the queue at once.
+      const onQueuedAbort = (): void => {
+        const at = this.#waiting.indexOf(go);
+        if (at >= 0) this.#waiting.splice(at, 1);
+        reject(abortError(signal!.reason));
+      };
+      if (signal !== undefined) signal.addEventListener('abort', onQueuedAbort, { once: true });
     });
+  }
+
+  /** Hands the operation to the native side under `slot`; if it refuses, frees the slot and throws why. */
+  #submit(slot: number, submit: (slot: number) => number, syscall: string, fd: number): void {
+    let r: number;
+    try {
+      r = submit(slot);
+    } catch (error) {
+      // A buffer detached or shrunk while the operation waited for a
+      // slot: the native side refuses it. Only this operation fails.
+      this.#freeCount++;
+      throw error;
+    }
+    if (r < 0) {
+      this.#freeCount++;
+      throw errnoError(r, syscall, fd >= 0 ? { fd } : undefined);
+    }
+  }
+
+  /** The slot's operation is in the kernel, its promise captured: {@link InflightTable.settle} settles it. */
+  #arm(slot: number, syscall: string, fd: number, signal: AbortSignal | undefined, onEvent: ((result: number) => void) | undefined): void {
+    const op = this.#slots[slot]!;
+    op.syscall = syscall;
+    op.fd = fd;
+    op.live = true;
+    op.aborted = undefined;
+    op.onEvent = onEvent;
+    this.#count++;
+    if (signal !== undefined) {
+      op.signal = signal;
+      op.onAbort = () => {
+        op.aborted = signal.reason;
+        this.#cancel(slot);
+      };
+      signal.addEventListener('abort', op.onAbort, { once: true });
+    }
+    this.#submitted?.();
   }
 
   /**
@@ -469,11 +495,12 @@ export function resolveReadWrite(fd: number, buffer: unknown, options: unknown, 
   const offset = o.offset ?? 0;
   const length = validateRange(buffer, offset, o.length);
   const position = resolvePosition(o.position, allowCurrent);
-  validateSignal(o.signal);
+  const signal = o.signal;
+  validateSignal(signal);
   // An O_DIRECT fd: a misaligned length or position is refused here, as
   // for blocking I/O. Not the address: the kernel sees the bounce buffer.
   if (directFds.size !== 0) checkDirect(fd, buffer, offset, length, position, false);
-  return { offset, length, position, signal: o.signal };
+  return { offset, length, position, signal };
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   checkVectored,
   resolvePosition,
   resolveReadWrite,
+  resolveSignal,
   type VectoredOptions,
 } from './inflight.js';
 
@@ -293,18 +294,17 @@ export class PosixAio implements AsyncIo {
     const list = validateBufferArray(buffers, IOV_MAX);
     validateOptions(options as unknown);
     const position = resolvePosition(options?.position, false);
-    validateSignal(options?.signal);
+    const signal = options?.signal;
+    validateSignal(signal);
     checkVectored(fd, list, position);
     if (list.length === 0) return Promise.resolve(0);
-    return this.#start(op, fd, options?.signal, (slot) => this.#native[op](slot, fd, list, position));
+    return this.#start(op, fd, signal, (slot) => this.#native[op](slot, fd, list, position));
   }
 
   #sync(op: 'fsync' | 'fdatasync', fd: number, options: OperationOptions | undefined): Promise<number> {
     this.#table.checkOpen();
     validateFd(fd);
-    validateOptions(options as unknown);
-    validateSignal(options?.signal);
-    return this.#start(op, fd, options?.signal, (slot) => this.#native[op](slot, fd));
+    return this.#start(op, fd, resolveSignal(options), (slot) => this.#native[op](slot, fd));
   }
 
   #start(op: string, fd: number, signal: AbortSignal | undefined, prepare: (slot: number) => number): Promise<number> {

@@ -296,6 +296,21 @@ export function openRing(ring: Pick<NativeRing, 'open'>, deferred: boolean, entr
 }
 let constructing = false;
 
+/** Each operation's name in errors, made once rather than per call. */
+const SYSCALLS = {
+  read: 'io_uring:read',
+  write: 'io_uring:write',
+  readv: 'io_uring:readv',
+  writev: 'io_uring:writev',
+  recv: 'io_uring:recv',
+  send: 'io_uring:send',
+  readFixed: 'io_uring:readFixed',
+  writeFixed: 'io_uring:writeFixed',
+} as const;
+/** An operation without options: no timeout, no SQE flags. */
+const NO_SQE_OPTIONS: readonly [number, number] = [-1, 0];
+const NO_TAIL: readonly [number, number, undefined] = [-1, 0, undefined];
+
 /**
  * One io_uring. Implements {@link AsyncIo}, so `createAsyncIo()` can hand it
  * out, and adds the operations only io_uring has.
@@ -449,9 +464,9 @@ export class Ring implements AsyncIo {
     this.#table.checkOpen();
     validateFd(fd);
     const { offset, length, position, signal } = resolveReadWrite(fd, buffer, options, true);
-    const [timeoutMs, sqeFlags] = this.#tail(options);
+    const [timeoutMs, sqeFlags] = this.#sqeOptions(options);
     const ring = this.#native;
-    return this.#start(`io_uring:${which}`, fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, position, timeoutMs, sqeFlags));
+    return this.#start(SYSCALLS[which], fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, position, timeoutMs, sqeFlags));
   }
 
   /**
@@ -486,11 +501,10 @@ export class Ring implements AsyncIo {
     const views = validateBufferArray(buffers, 1024);
     validateOptions(options as unknown);
     const position = resolvePosition(options?.position, true);
-    validateSignal(options?.signal);
     checkVectored(fd, views, position);
-    const [timeoutMs, sqeFlags] = this.#tail(options);
+    const [timeoutMs, sqeFlags, signal] = this.#tail(options);
     const ring = this.#native;
-    return this.#start(`io_uring:${which}`, fd, options?.signal, (slot) => ring[which](slot, fd, views, position, timeoutMs, sqeFlags));
+    return this.#start(SYSCALLS[which], fd, signal, (slot) => ring[which](slot, fd, views, position, timeoutMs, sqeFlags));
   }
 
   /**
@@ -661,9 +675,9 @@ export class Ring implements AsyncIo {
     const { offset, length, signal } = resolveReadWrite(fd, buffer, options === undefined ? undefined : { offset: options.offset, length: options.length, signal: options.signal }, true);
     const flags = options?.flags ?? 0;
     validateInteger(flags, 'options.flags', 0, 2 ** 31 - 1);
-    const [timeoutMs, sqeFlags] = this.#tail(options);
+    const [timeoutMs, sqeFlags] = this.#sqeOptions(options);
     const ring = this.#native;
-    return this.#start(`io_uring:${which}`, fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, flags, timeoutMs, sqeFlags));
+    return this.#start(SYSCALLS[which], fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, flags, timeoutMs, sqeFlags));
   }
 
   /**
@@ -704,13 +718,14 @@ export class Ring implements AsyncIo {
     validateFd(fd);
     validateInteger(events, 'events', 0, 2 ** 32 - 1);
     validateOptions(options as unknown);
-    validateSignal(options?.signal);
+    const caller = options?.signal;
+    validateSignal(caller);
     const queue: number[] = [];
     let wake: (() => void) | undefined;
     let ended = false;
     let failure: unknown;
     const stop = new AbortController();
-    const signal = options?.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+    const signal = caller === undefined ? stop.signal : AbortSignal.any([caller, stop.signal]);
     const done = this.#table.start('io_uring:poll', fd, signal, (slot) => this.#native.poll(slot, fd, events, true, -1, 0), (revents) => {
       queue.push(revents);
       wake?.();
@@ -761,8 +776,9 @@ export class Ring implements AsyncIo {
     const wait = validateTimeout(ms, 'ms');
     if (wait < 0) throw invalidArgValue('ms', ms, 'must be finite');
     validateOptions(options as unknown);
-    validateSignal(options?.signal);
-    await this.#start('io_uring:timeout', -1, options?.signal, (slot) => this.#native.timeout(slot, wait, 0));
+    const signal = options?.signal;
+    validateSignal(signal);
+    await this.#start('io_uring:timeout', -1, signal, (slot) => this.#native.timeout(slot, wait, 0));
   }
 
   /**
@@ -952,7 +968,7 @@ export class Ring implements AsyncIo {
     const position = resolvePosition(options.position, true);
     const [timeoutMs, sqeFlags, signal] = this.#tail(options);
     const ring = this.#native;
-    return this.#start(`io_uring:${which}`, fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, position, index, bufferOffset, timeoutMs, sqeFlags));
+    return this.#start(SYSCALLS[which], fd, signal, (slot) => ring[which](slot, fd, buffer, offset, length, position, index, bufferOffset, timeoutMs, sqeFlags));
   }
 
   /**
@@ -1024,21 +1040,24 @@ export class Ring implements AsyncIo {
 
   // ------------------------------------------------------------ internals
 
-  /** The (timeoutMs, sqeFlags, signal) every operation takes. */
-  #tail(options: RingOperationOptions | undefined): [number, number, AbortSignal | undefined] {
+  /** The (timeoutMs, sqeFlags, signal) every operation takes, each option read once. */
+  #tail(options: RingOperationOptions | undefined): readonly [number, number, AbortSignal | undefined] {
     validateOptions(options as unknown);
-    if (options === undefined) return [-1, 0, undefined];
-    validateSignal(options.signal);
-    let timeoutMs = -1;
-    if (options.timeoutMs !== undefined) {
-      timeoutMs = validateTimeout(options.timeoutMs, 'options.timeoutMs');
-    }
-    let sqeFlags = 0;
-    if (options.fixedFile !== undefined) {
-      validateBoolean(options.fixedFile, 'options.fixedFile');
-      if (options.fixedFile) sqeFlags = constant('IOSQE_FIXED_FILE');
-    }
-    return [timeoutMs, sqeFlags, options.signal];
+    if (options === undefined) return NO_TAIL;
+    const signal = options.signal;
+    validateSignal(signal);
+    const [timeoutMs, sqeFlags] = this.#sqeOptions(options);
+    return [timeoutMs, sqeFlags, signal];
+  }
+
+  /** `timeoutMs` and `fixedFile` as (timeoutMs, sqeFlags), each read once; `options` is validated. */
+  #sqeOptions(options: RingOperationOptions | undefined): readonly [number, number] {
+    if (options === undefined) return NO_SQE_OPTIONS;
+    const { timeoutMs, fixedFile } = options;
+    if (timeoutMs === undefined && fixedFile === undefined) return NO_SQE_OPTIONS;
+    const ms = timeoutMs === undefined ? -1 : validateTimeout(timeoutMs, 'options.timeoutMs');
+    if (fixedFile !== undefined) validateBoolean(fixedFile, 'options.fixedFile');
+    return [ms, fixedFile === true ? constant('IOSQE_FIXED_FILE') : 0];
   }
 
   #start(syscall: string, fd: number, signal: AbortSignal | undefined, submit: (slot: number) => number): Promise<number> {

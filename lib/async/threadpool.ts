@@ -67,8 +67,9 @@ function resolveVectored(options: unknown): { position: number | bigint; signal:
   validateOptions(options);
   const o = (options ?? {}) as VectoredOptions;
   const position = resolvePosition(o.position, true);
-  validateSignal(o.signal);
-  return { position, signal: o.signal };
+  const signal = o.signal;
+  validateSignal(signal);
+  return { position, signal };
 }
 
 

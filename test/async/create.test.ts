@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinuxAio, O, PosixAio, Ring, ThreadpoolIo, createAsyncIo, directIoAvailable, open, type AsyncBackend, type AsyncIo } from '../../lib/index.js';
-import { autoClose, bad, caught, expectArgError, mayskip, tmpDir, tmpFile } from '../helpers/index.js';
+import { autoClose, bad, caught, countedReads, expectArgError, mayskip, tmpDir, tmpFile } from '../helpers/index.js';
 
 const saved = process.env.IOMODES_DISABLE;
 afterEach(() => {
@@ -106,6 +106,26 @@ describe('createAsyncIo', () => {
         expect(hash(back), `written by ${backend}, read by ${reader.backend}`).toBe(hash(expected));
       }
     }, 60_000);
+
+    it('reads each option once: a getter cannot hand it one value to validate and another to use', async () => {
+      delete process.env.IOMODES_DISABLE;
+      const io: AsyncIo = createAsyncIo({ backend });
+      const [fd] = autoClose(open(tmpFile('abcdefgh'), 'r+'));
+      const signal = new AbortController().signal;
+      const cases: Array<[string, (o: object) => Promise<unknown>, object]> = [
+        ['read', (o) => io.read(fd, Buffer.alloc(8), o), { position: 0, offset: 0, length: 8, signal }],
+        ['write', (o) => io.write(fd, Buffer.from('x'), o), { position: 0, signal }],
+        ['readv', (o) => io.readv(fd, [Buffer.alloc(8)], o), { position: 0, signal }],
+        ['writev', (o) => io.writev(fd, [Buffer.from('y')], o), { position: 1, signal }],
+        ['fsync', (o) => io.fsync(fd, o), { signal }],
+      ];
+      for (const [name, call, options] of cases) {
+        const [proxy, reads] = countedReads(options);
+        await call(proxy);
+        for (const key of Object.keys(options)) expect(reads.get(key), `${name}: options.${key}`).toBe(1);
+      }
+      io.close();
+    });
 
     it('reads into views at every byte offset of a cache line, touching only their range', async () => {
       // The bounce block is page-aligned and the views are not: the copy out

@@ -7,8 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openRing } from '../../lib/async/ring.js';
 import { constant } from '../../lib/native.js';
-import { Epoll, IoError, O, POLL, Ring, bind, close, debugCounters, directIoAvailable, getsockname, ioUringAvailable, listen, open, pipe, read, setBlocking, socket, write as writeSync } from '../../lib/index.js';
-import { autoClose, bad, caught, closedFd, distEntry, expectArgError, fixture, mayskip, runChild, tmpDir, tmpFile } from '../helpers/index.js';
+import { Epoll, IoError, O, POLL, Ring, bind, close, debugCounters, directIoAvailable, getsockname, ioUringAvailable, listen, open, pipe, read, setBlocking, socket, socketpair, write as writeSync } from '../../lib/index.js';
+import { autoClose, bad, caught, closedFd, countedReads, distEntry, expectArgError, fixture, mayskip, runChild, tmpDir, tmpFile } from '../helpers/index.js';
 
 const probe = ioUringAvailable();
 const haveRing = probe.ok || mayskip(`io_uring: ${probe.ok ? '' : probe.detail}`);
@@ -745,6 +745,30 @@ describe.runIf(haveRing)('Ring', () => {
     expect(caught(() => r.pollMultishot(fd, POLL.IN)).code).toBe('ERR_USE_AFTER_CLOSE');
     await expect(r.fsync(fd)).rejects.toMatchObject({ code: 'ERR_USE_AFTER_CLOSE' });
     expect(r.fd).toBe(-1);
+  });
+
+  it('reads each option once: a getter cannot hand it one value to validate and another to use', async () => {
+    const r = ring();
+    const data = randomBytes(64);
+    const [fd] = autoClose(open(tmpFile(data)));
+    const [rd, wr] = autoClose(...socketpair());
+    const signal = new AbortController().signal;
+    const calls: Array<[string, (o: object) => Promise<unknown> | AsyncIterableIterator<number>, object]> = [
+      ['read', (o) => r.read(fd, Buffer.alloc(64), o), { position: 0, offset: 0, length: 64, signal, timeoutMs: 5000, fixedFile: false }],
+      ['readv', (o) => r.readv(fd, [Buffer.alloc(64)], o), { position: 0, signal, timeoutMs: 5000 }],
+      ['send', (o) => r.send(wr, Buffer.from('x'), o), { offset: 0, length: 1, flags: 0, signal, timeoutMs: 5000 }],
+      ['fsync', (o) => r.fsync(fd, o), { signal, timeoutMs: 5000 }],
+      ['timeout', (o) => r.timeout(1, o), { signal }],
+    ];
+    for (const [name, call, options] of calls) {
+      const [proxy, reads] = countedReads(options);
+      await call(proxy);
+      for (const key of Object.keys(options)) expect(reads.get(key), `${name}: options.${key}`).toBe(1);
+    }
+    const [proxy, reads] = countedReads({ signal });
+    const events = r.pollMultishot(rd, POLL.IN, proxy);
+    expect(reads.get('signal')).toBe(1);
+    await events.return!();
   });
 
   it('copies a write at the call, so the buffer may be reused at once', async () => {

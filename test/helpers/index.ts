@@ -112,6 +112,22 @@ export function fixture(code: string, name = 'fixture.mjs'): string {
 /** Lets a test pass a value of the wrong type, as a JavaScript caller could. */
 export const bad = (value: unknown): never => value as never;
 
+/**
+ * `options` behind a Proxy that counts each property read: the library must
+ * read each option once, so a getter cannot hand it one value to validate
+ * and another to use.
+ */
+export function countedReads<T extends object>(options: T): [T, Map<PropertyKey, number>] {
+  const reads = new Map<PropertyKey, number>();
+  const proxy = new Proxy(options, {
+    get: (target, key, receiver) => {
+      reads.set(key, (reads.get(key) ?? 0) + 1);
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  return [proxy, reads];
+}
+
 /** The error `fn` throws; fails the test if it returns. */
 export function caught(fn: () => unknown): Error & Record<string, unknown> {
   try {
