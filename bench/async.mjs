@@ -9,7 +9,7 @@
 //
 // --seconds is each contender's time per round and configuration (decimals
 // allowed), --rounds the rounds, --size the file in MiB (shrink it for a
-// quick run). The default run takes about 90 s.
+// quick run). The default run takes about 105 s.
 //
 // Four configurations: queue depth 1 and 32, page-cached and O_DIRECT. The
 // file is made once in a temp dir on a filesystem that accepts O_DIRECT
@@ -29,6 +29,15 @@
 //   loop (`registerBuffers(32, 4096)`), `await ring.readFixed(fd, buf,
 //   { bufferIndex, position })`: the same copy into the loop's buffer, but
 //   no bounce block and no per-read page pinning in the kernel;
+// - two floors, for context: iomodes' own native ring (the same addon
+//   object Ring wraps: bounce blocks, the copy out, deferred task work),
+//   driven with none of Ring's JavaScript — no options, no validation, no
+//   slot table, no abort signals. "floor, promise per read" settles one
+//   bare promise per read, so its loops are the same awaits; "floor,
+//   callbacks" starts each loop's next read from the completion's callback,
+//   no promise at all. Each with the whole turn in one io_uring_enter and
+//   with two per enter (as Ring and Ring submitBatch 2). A Ring read cannot
+//   cost less than the first floor: the API is one Promise per operation;
 // - Node's fs.read (callback, promisified by hand) and FileHandle.read, on
 //   their own fds (fs.constants.O_DIRECT for O_DIRECT), with the default
 //   libuv pool (UV_THREADPOOL_SIZE, 4 unless set);
@@ -48,6 +57,9 @@ import { loadIomodes, median, numberOption, pairedRatio, perSecond, table, secon
 
 const io = await loadIomodes();
 const { LinuxAio, O, PosixAio, Ring, ThreadpoolIo } = io;
+const { native } = await import('../dist/native.js');
+const { openRing } = await import('../dist/async/ring.js');
+const { Watcher, WATCH } = await import('../dist/watcher.js');
 
 const seconds = secondsOption(0.3);
 const rounds = numberOption('rounds', 5);
@@ -147,6 +159,81 @@ async function drive(read, depth, ms) {
   return (total * 1000) / (performance.now() - t0);
 }
 
+/**
+ * The floors: iomodes' native ring with none of Ring's JavaScript. `start`
+ * prepares a read and calls `done(result)` from the reap; what one turn
+ * starts is submitted by one microtask, and what completed inside that
+ * io_uring_enter is reaped right after it (as Ring does).
+ */
+function makeFloor(submitBatch) {
+  const ring = new native.Ring();
+  const r = openRing(ring, true, 256, 0, 0, 0, -1, submitBatch);
+  if (r < 0) throw Object.assign(new Error(`io_uring_setup: ${-r}`), { code: -r });
+  const out = new Float64Array(3 * 256);
+  const waiting = new Array(ring.capacity);
+  const free = Array.from({ length: ring.capacity }, (_, i) => i);
+  let queued = false;
+  const reap = (woken) => {
+    for (;;) {
+      const n = ring.reap(out, woken);
+      woken = false;
+      for (let i = 0; i < n; i++) {
+        const slot = out[3 * i];
+        const done = waiting[slot];
+        waiting[slot] = undefined;
+        free.push(slot);
+        done(out[3 * i + 1]);
+      }
+      if (n < 256) return;
+    }
+  };
+  const flush = () => {
+    queued = false;
+    ring.submit();
+    reap(false);
+  };
+  const watcher = new Watcher(ring.eventfd, () => reap(true));
+  watcher.start(WATCH.READABLE);
+  return {
+    start(fd, buf, position, done) {
+      const slot = free.pop();
+      const r = ring.read(slot, fd, buf, 0, BLOCK, position, -1, 0);
+      if (r < 0) throw new Error(`floor read: ${-r}`);
+      waiting[slot] = done;
+      if (!queued) {
+        queued = true;
+        queueMicrotask(flush);
+      }
+    },
+    read(fd, buf, position) {
+      return new Promise((resolve) => this.start(fd, buf, position, resolve));
+    },
+    close() {
+      watcher.close();
+      ring.close();
+    },
+  };
+}
+
+/** `depth` chains of reads for `ms`, each started from the last one's completion callback: no promise. */
+function driveCallbacks(floor, fd, depth, ms) {
+  return new Promise((resolve, reject) => {
+    const end = performance.now() + ms;
+    const t0 = performance.now();
+    let total = 0;
+    let live = depth;
+    let stop = false;
+    const next = (buf) =>
+      floor.start(fd, buf, positions[cursor++ & mask], (got) => {
+        if (got !== BLOCK) return reject(new Error(`short read: ${got}`));
+        if ((++total & 15) === 0 && performance.now() >= end) stop = true;
+        if (!stop) next(buf);
+        else if (--live === 0) resolve((total * 1000) / (performance.now() - t0));
+      });
+    for (const buf of buffers.slice(0, depth)) next(buf);
+  });
+}
+
 const RING = 'iomodes Ring (io_uring)';
 const RING_FIXED = 'iomodes Ring fixed';
 const RING_BATCH2 = 'iomodes Ring submitBatch 2';
@@ -184,6 +271,21 @@ for (const b of backends) {
     const index = new Map(buffers.map((buf, i) => [buf, i]));
     contenders.push({ name: RING_FIXED, run: (mode, depth, ms) => drive((buf, position) => fixed.readFixed(fds[mode], buf, { bufferIndex: index.get(buf), position }), depth, ms) });
   }
+}
+const FLOOR_PROMISE = 'floor, promise per read';
+const FLOOR_CALLBACK = 'floor, callbacks';
+for (const batch of [0, 2]) {
+  let floor;
+  try {
+    floor = makeFloor(batch);
+  } catch (err) {
+    console.log(`bench: the native ring's floors are unavailable (${err.code ?? err.message}); their rows are left out`);
+    break;
+  }
+  instances.push(floor);
+  const suffix = batch === 0 ? '' : ', submitBatch 2';
+  contenders.push({ name: FLOOR_PROMISE + suffix, run: (mode, depth, ms) => drive((buf, position) => floor.read(fds[mode], buf, position), depth, ms) });
+  contenders.push({ name: FLOOR_CALLBACK + suffix, run: (mode, depth, ms) => driveCallbacks(floor, fds[mode], depth, ms) });
 }
 contenders.push({
   name: 'node fs.read',
@@ -306,21 +408,24 @@ for (const [key, message] of failed) console.log(`failed: ${key.replace('|', ', 
 if (failed.size) console.log('');
 
 const byKey = Object.fromEntries(configs.map((c) => [c.key, c]));
-const target = (key, b, goal, a = RING) => {
+const target = (key, b, goal, a = RING, floorSuffix = '') => {
   const c = byKey[key];
   if (!c) return;
   const r = ratio(c, a, b);
   const name = a === RING ? 'Ring' : a.replace('iomodes ', '');
-  console.log(`  ${c.label.padEnd(16)} ${name} / ${b.padEnd(12)} = ${times(r).padStart(6)}  (target ≥ ${goal}×)`);
+  const floors = `floors: promise ${times(ratio(c, FLOOR_PROMISE + floorSuffix, b))}, callbacks ${times(ratio(c, FLOOR_CALLBACK + floorSuffix, b))}`;
+  console.log(`  ${c.label.padEnd(16)} ${name} / ${b.padEnd(12)} = ${times(r).padStart(6)}  (target ≥ ${goal}×; ${floors})`);
 };
-console.log('targets, median of per-round ratios (the two ran back to back in each round):');
+console.log('targets, median of per-round ratios (the two ran back to back in each round),');
+console.log('beside what the native ring gives with no Ring JavaScript (the floors, same batching):');
 target('cached-32', FIO, 0.8);
 target('cached-32', FS, 1.5);
 target('cached-1', FS, 10);
+if (byKey['cached-1']) console.log(`  ${byKey['cached-1'].label.padEnd(16)} fio io_uring / ${FS} = ${times(ratio(byKey['cached-1'], FIO, FS)).padStart(6)}  (context: what fio's C loop reaches)`);
 target('direct-32', FIO, 0.9);
 target('direct-32', FS, 2.5);
-target('direct-32', FIO, 0.9, RING_BATCH2);
-target('direct-32', FS, 2.5, RING_BATCH2);
+target('direct-32', FIO, 0.9, RING_BATCH2, ', submitBatch 2');
+target('direct-32', FS, 2.5, RING_BATCH2, ', submitBatch 2');
 if (!haveFio) console.log('  (the ratios to fio io_uring need fio: apt-get install fio)');
 console.log('');
 console.log('registered buffers, median of per-round ratios:');
