@@ -166,7 +166,6 @@ class Inflight {
   syscall = '';
   fd = -1;
   signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
   /** Set once the caller aborted (or the backend closed): -ECANCELED is then an AbortError. */
   aborted: unknown = undefined;
   live = false;
@@ -180,6 +179,19 @@ class Inflight {
 }
 
 function noop(): void {}
+
+/**
+ * The operations one AbortSignal aborts: a single 'abort' listener per
+ * signal, however many operations share it (one listener per operation
+ * made Node warn past ten, MaxListenersExceededWarning).
+ */
+interface SignalWatch {
+  /** Slots of its operations in the kernel. */
+  readonly slots: Set<number>;
+  /** Its operations waiting for a slot: each one's abort. */
+  readonly queued: Set<() => void>;
+  readonly onAbort: () => void;
+}
 
 /**
  * How a backend's native object answers: the pieces the shared table needs.
@@ -204,6 +216,7 @@ export class InflightTable {
   readonly #free: Int32Array;
   #freeCount: number;
   readonly #waiting: Array<() => void> = [];
+  readonly #signals = new Map<AbortSignal, SignalWatch>();
   readonly #reaped: Float64Array;
   readonly #stride: number;
   readonly #submitted: (() => void) | undefined;
@@ -281,7 +294,7 @@ export class InflightTable {
     }
     return new Promise<number>((resolve, reject) => {
       const go = (): void => {
-        if (signal !== undefined) signal.removeEventListener('abort', onQueuedAbort);
+        if (signal !== undefined) this.#unwatch(signal, -1, onQueuedAbort);
         if (this.#closed) return reject(abortError(undefined, `The ${this.#what} was closed`));
         if (signal?.aborted) return reject(abortError(signal.reason));
         const slot = this.#free[--this.#freeCount]!;
@@ -300,7 +313,7 @@ export class InflightTable {
         if (at >= 0) this.#waiting.splice(at, 1);
         reject(abortError(signal!.reason));
       };
-      if (signal !== undefined) signal.addEventListener('abort', onQueuedAbort, { once: true });
+      if (signal !== undefined) this.#watch(signal).queued.add(onQueuedAbort);
     });
   }
 
@@ -332,13 +345,42 @@ export class InflightTable {
     this.#count++;
     if (signal !== undefined) {
       op.signal = signal;
-      op.onAbort = () => {
-        op.aborted = signal.reason;
-        this.#cancel(slot);
-      };
-      signal.addEventListener('abort', op.onAbort, { once: true });
+      this.#watch(signal).slots.add(slot);
     }
     this.#submitted?.();
+  }
+
+  /** The signal's watch, listening from its first operation on. */
+  #watch(signal: AbortSignal): SignalWatch {
+    let watch = this.#signals.get(signal);
+    if (watch === undefined) {
+      const slots = new Set<number>();
+      const queued = new Set<() => void>();
+      const onAbort = (): void => {
+        this.#signals.delete(signal);
+        for (const slot of slots) {
+          this.#slots[slot]!.aborted = signal.reason;
+          this.#cancel(slot);
+        }
+        for (const abort of queued) abort();
+      };
+      watch = { slots, queued, onAbort };
+      this.#signals.set(signal, watch);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    return watch;
+  }
+
+  /** An operation of `signal`'s leaves its watch (a slot, or a queued abort); the last one removes the listener. */
+  #unwatch(signal: AbortSignal, slot: number, queued?: () => void): void {
+    const watch = this.#signals.get(signal);
+    if (watch === undefined) return;
+    if (queued !== undefined) watch.queued.delete(queued);
+    else watch.slots.delete(slot);
+    if (watch.slots.size === 0 && watch.queued.size === 0) {
+      this.#signals.delete(signal);
+      signal.removeEventListener('abort', watch.onAbort);
+    }
   }
 
   /**
@@ -369,10 +411,9 @@ export class InflightTable {
     const op = this.#slots[slot];
     if (op === undefined || !op.live) return;
     const { resolve, reject, syscall, fd, aborted } = op;
-    if (op.signal !== undefined) op.signal.removeEventListener('abort', op.onAbort!);
+    if (op.signal !== undefined) this.#unwatch(op.signal, slot);
     op.live = false;
     op.signal = undefined;
-    op.onAbort = undefined;
     op.onEvent = undefined;
     op.resolve = noop;
     op.reject = noop;

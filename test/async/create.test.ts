@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinuxAio, O, PosixAio, Ring, ThreadpoolIo, createAsyncIo, directIoAvailable, open, type AsyncBackend, type AsyncIo } from '../../lib/index.js';
@@ -125,6 +126,27 @@ describe('createAsyncIo', () => {
         for (const key of Object.keys(options)) expect(reads.get(key), `${name}: options.${key}`).toBe(1);
       }
       io.close();
+    });
+
+    it('listens once on a signal many operations share, and lets go of it when they settle', async () => {
+      delete process.env.IOMODES_DISABLE;
+      const io: AsyncIo = createAsyncIo({ backend });
+      const [fd] = autoClose(open(tmpFile(randomBytes(4096)), 'r+'));
+      const { signal } = new AbortController();
+      const warnings: Error[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w);
+      process.on('warning', onWarning);
+      try {
+        const reads = Array.from({ length: 50 }, (_, i) => io.read(fd, Buffer.alloc(64), { position: i * 64, signal }));
+        expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+        expect(await Promise.all(reads)).toEqual(Array(50).fill(64));
+        expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('warning', onWarning);
+        io.close();
+      }
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
     });
 
     it('reads into views at every byte offset of a cache line, touching only their range', async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -769,6 +770,20 @@ describe.runIf(haveRing)('Ring', () => {
     const events = r.pollMultishot(rd, POLL.IN, proxy);
     expect(reads.get('signal')).toBe(1);
     await events.return!();
+  });
+
+  it('aborts every operation sharing a signal, in the kernel and queued, through one listener', async () => {
+    const r = ring({ entries: 16 });
+    const [rd] = autoClose(...pipe());
+    const controller = new AbortController();
+    const reads = Array.from({ length: 300 }, () => r.read(rd, Buffer.alloc(8), { signal: controller.signal }));
+    expect(r.pending).toBe(300);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort(new Error('enough'));
+    const settled = await Promise.allSettled(reads);
+    expect(settled.every((s) => s.status === 'rejected' && (s.reason as Error).name === 'AbortError')).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(r.pending).toBe(0);
   });
 
   it('copies a write at the call, so the buffer may be reused at once', async () => {
