@@ -672,6 +672,7 @@ export class Ring implements AsyncIo {
   #socket(which: 'recv' | 'send', fd: number, buffer: ArrayBufferView, options: RingSocketOptions | undefined): Promise<number> {
     this.#table.checkOpen();
     validateFd(fd);
+    validateOptions(options as unknown);
     const { offset, length, signal } = resolveReadWrite(fd, buffer, options === undefined ? undefined : { offset: options.offset, length: options.length, signal: options.signal }, true);
     const flags = options?.flags ?? 0;
     validateInteger(flags, 'options.flags', 0, 2 ** 31 - 1);

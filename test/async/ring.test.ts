@@ -722,6 +722,13 @@ describe.runIf(haveRing)('Ring', () => {
     expectArgError(() => r.registerFiles([]), 'ERR_INVALID_ARG_VALUE');
     expectArgError(() => r.registerFiles([bad('3')]), 'ERR_INVALID_ARG_TYPE');
     expectArgError(() => r.read(fd, Buffer.alloc(1), { fixedFile: bad(1) }), 'ERR_INVALID_ARG_TYPE');
+    // options that are not an object: refused, whichever option reader comes first
+    for (const options of [5, null, 'x']) {
+      expectArgError(() => r.send(fd, Buffer.alloc(1), bad(options)), 'ERR_INVALID_ARG_TYPE');
+      expectArgError(() => r.recv(fd, Buffer.alloc(1), bad(options)), 'ERR_INVALID_ARG_TYPE');
+      expectArgError(() => r.read(fd, Buffer.alloc(1), bad(options)), 'ERR_INVALID_ARG_TYPE');
+      expectArgError(() => r.readv(fd, [Buffer.alloc(1)], bad(options)), 'ERR_INVALID_ARG_TYPE');
+    }
     await expect(r.connect(fd, { host: '127.0.0.1', port: 70000 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     await expect(r.closeFd(closedFd())).rejects.toMatchObject({ code: 'EBADF', syscall: 'io_uring:close' });
     expectArgError(() => Ring.create(bad({ entrys: 4 })), 'ERR_INVALID_ARG_VALUE');
