@@ -174,11 +174,15 @@ InsideView(napi_env env, napi_value view, size_t offset, size_t length,
 }
 
 void
-Bounce::AddSegment(napi_env env, napi_value view, size_t offset, size_t length) {
+Bounce::AddSegment(napi_env env, napi_value view, size_t offset, size_t length,
+                   bool copy_in) {
+  iov_.push_back({data_, length});
+  // A write's bytes are in the bounce buffer already: its view is not
+  // needed again, and a reference is an allocation and a global handle.
+  if (copy_in) return;
   Segment s{nullptr, offset, length};
   napi_create_reference(env, view, 1, &s.view);
   segments_.push_back(s);
-  iov_.push_back({data_, length});
 }
 
 bool
@@ -188,7 +192,7 @@ Bounce::PinValue(napi_env env, napi_value view, size_t offset, size_t length,
   if (!InsideView(env, view, offset, length, &base) || !Allocate(env, length))
     return false;
   if (copy_in && length > 0) memcpy(data_, base + offset, length);
-  AddSegment(env, view, offset, length);
+  AddSegment(env, view, offset, length, copy_in);
   return true;
 }
 
@@ -202,7 +206,7 @@ Bounce::PinBorrowed(napi_env env, napi_value view, size_t offset,
   borrowed_ = true;
   env_ = env;
   if (AddonData* d = GetAddonData(env)) d->pinned_ops++;
-  AddSegment(env, view, offset, length);
+  AddSegment(env, view, offset, length, false);
   return true;
 }
 
@@ -242,17 +246,21 @@ Bounce::PinArray(const Napi::CallbackInfo& info, size_t i, bool copy_in) {
     total += bytes[k].second;
   }
   if (!Allocate(env, total)) return false;
-  segments_.reserve(count);
+  if (!copy_in) segments_.reserve(count);
   iov_.reserve(count);
   size_t at = 0;
   for (uint32_t k = 0; k < count; k++) {
     size_t n = bytes[k].second;
-    if (copy_in && n > 0) memcpy(data_ + at, bytes[k].first, n);
+    iov_.push_back({data_ + at, n});
+    at += n;
+    if (copy_in) {
+      // As in AddSegment: a write's views are not held.
+      if (n > 0) memcpy(iov_.back().iov_base, bytes[k].first, n);
+      continue;
+    }
     Segment s{nullptr, 0, n};
     napi_create_reference(env, views[k], 1, &s.view);
     segments_.push_back(s);
-    iov_.push_back({data_ + at, n});
-    at += n;
   }
   return true;
 }

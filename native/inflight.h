@@ -13,8 +13,8 @@
 // - a read copies them out on the loop thread when its completion is
 //   reaped, into each view if it is still attached and long enough; if not,
 //   the bytes are dropped and the result is kResultDetached.
-// The views stay referenced until then, so the garbage collector cannot take
-// them. If teardown cannot confirm that the kernel is done with a bounce
+// A read's views stay referenced until then, so the garbage collector cannot
+// take them; a write's are not held at all once their bytes are copied in. If teardown cannot confirm that the kernel is done with a bounce
 // buffer, it is leaked on purpose and counted (a leak is survivable, a
 // use-after-free is not).
 #pragma once
@@ -100,8 +100,10 @@ class Bounce {
   };
 
   bool Allocate(napi_env env, size_t size);
-  // Records a pinned view's range, its bytes at data_.
-  void AddSegment(napi_env env, napi_value view, size_t offset, size_t length);
+  // Records a pinned view's range, its bytes at data_; a read's view
+  // (copy_in false) is referenced until Finish copies into it.
+  void AddSegment(napi_env env, napi_value view, size_t offset, size_t length,
+                  bool copy_in);
   void Release();
 
   napi_env env_ = nullptr;

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openRing } from '../../lib/async/ring.js';
 import { constant } from '../../lib/native.js';
-import { Epoll, IoError, O, POLL, Ring, bind, close, debugCounters, directIoAvailable, getsockname, ioUringAvailable, listen, open, pipe, read, setBlocking, socket, socketpair, write as writeSync } from '../../lib/index.js';
+import { Epoll, IoError, O, POLL, Ring, WOULD_BLOCK, bind, close, debugCounters, directIoAvailable, getsockname, ioUringAvailable, listen, open, pipe, read, setBlocking, socket, socketpair, tryWrite, write as writeSync } from '../../lib/index.js';
 import { autoClose, bad, caught, closedFd, countedReads, distEntry, expectArgError, fixture, mayskip, runChild, tmpDir, tmpFile } from '../helpers/index.js';
 
 const probe = ioUringAvailable();
@@ -284,6 +284,40 @@ describe.runIf(haveRing)('Ring', () => {
     for (let i = 0; i < 5; i++) gc();
     const got = await Promise.all(reads);
     expect(got.sort()).toEqual(Array.from({ length: 50 }, (_, i) => String(i).padStart(4, '0')).sort());
+  });
+
+  it('holds no reference to a write\'s buffer: collected while the write waits, its bytes still land', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc!;
+    const r = ring();
+    const [rd, wr] = autoClose(...pipe());
+    // Fill the pipe (non-blocking, to see when it is full), then make the
+    // write end blocking again so the ring's write waits in the kernel.
+    setBlocking(wr, false);
+    let filled = 0;
+    for (;;) {
+      const n = tryWrite(wr, Buffer.alloc(65536, 1));
+      if (n === WOULD_BLOCK) break;
+      filled += n;
+    }
+    setBlocking(wr, true);
+    let ref!: WeakRef<Buffer>;
+    const pending = (() => {
+      const buf = Buffer.alloc(4096, 9);
+      ref = new WeakRef(buf);
+      return r.write(wr, buf);
+    })();
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Its bytes were copied at submission: the buffer is not needed again.
+    expect(ref.deref()).toBeUndefined();
+    const drain = Buffer.alloc(65536);
+    for (let got = 0; got < filled; ) got += read(rd, drain, 0, Math.min(drain.length, filled - got));
+    expect(await pending).toBe(4096);
+    const last = Buffer.alloc(4097);
+    expect(read(rd, last)).toBe(4096);
+    expect(last.subarray(0, 4096).every((b) => b === 9)).toBe(true);
   });
 
   it('cannot be made to write into a buffer detached while its read is in flight', async () => {
