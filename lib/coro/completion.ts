@@ -12,14 +12,12 @@ import { constants as osConstants } from 'node:os';
 import { errnoError } from '../errors.js';
 import { beforeClose } from '../fd.js';
 import type { NativeRing } from '../native.js';
+import type { RingOperation } from './backends/uring.js';
 import { concurrentUse } from './errors.js';
 import { READABLE, WRITABLE, type Hub } from './hub.js';
 import { IteratorOperation } from './operation.js';
 import type { Task } from './task.js';
-import { PARKED, type Instruction, type Operation } from './types.js';
-
-/** Prepares one ring operation under `slot` (a native Ring call): 0 or -errno. */
-export type Prepare = (ring: NativeRing, slot: number) => number;
+import { PARKED, type Instruction } from './types.js';
 
 const NONE = Number.NaN;
 
@@ -27,7 +25,7 @@ const NONE = Number.NaN;
  * The operations in flight per fd: one reader and one writer, as on the
  * readiness backends (a second is ERR_CONCURRENT_USE).
  */
-const inFlight = new Map<number, { reader: Completion | undefined; writer: Completion | undefined }>();
+const inFlight = new Map<number, { reader: Completion<unknown> | undefined; writer: Completion<unknown> | undefined }>();
 
 // iomodes' close(fd) wakes the tasks in operations on it with EBADF, as
 // the hub does for readiness waiters (gevent: "closed in another greenlet").
@@ -41,15 +39,18 @@ beforeClose.add((fd) => {
 });
 
 /**
- * One ring operation a task parks on until its completion.
+ * One ring operation a task parks on until its completion. Each kind is a
+ * small subclass holding its arguments: the operation object is also what
+ * the backend's slot calls back (no closure per operation).
  *
  * @example
  * ```ts
- * const n = yield* new Completion(hub, 'read()', 'read', fd, READABLE, (ring, slot) => ring.read(slot, fd, buf, 0, 64, -1, -1, 0));
+ * const n = yield* new RingRead(hub, 'read()', fd, buf, 0, 64);
  * ```
  */
-export class Completion extends IteratorOperation<number> {
-  #handle = NONE;
+export abstract class Completion<T> extends IteratorOperation<T> implements RingOperation {
+  /** @internal The backend's handle for it (see RingOperation); NaN before the start, -1 once over. */
+  handle = NONE;
   #result = NONE;
   #task: Task | undefined;
   #ticket = 0;
@@ -60,7 +61,6 @@ export class Completion extends IteratorOperation<number> {
    * @param syscall the name in an IoError (`'read'`)
    * @param fd the fd, for errors and the one-reader-one-writer rule
    * @param direction READABLE (read, recv, accept) or WRITABLE (write, send, connect)
-   * @param prepare the native call that prepares the operation
    */
   constructor(
     readonly hub: Hub,
@@ -68,37 +68,54 @@ export class Completion extends IteratorOperation<number> {
     readonly syscall: string,
     readonly fd: number,
     readonly direction: number,
-    readonly prepare: Prepare,
   ) {
     super();
   }
 
-  next(): IteratorResult<Instruction, number> {
+  /** Prepares the operation under `slot` (a native Ring call): 0 or -errno. */
+  abstract prepare(ring: NativeRing, slot: number): number;
+
+  /** What the task gets from a result >= 0. */
+  protected abstract value(result: number): T;
+
+  /** Whether a result >= 0 leaves more to do in the kernel (a short write): the operation is then prepared again, the task still parked. */
+  protected again(_result: number): boolean {
+    return false;
+  }
+
+  next(): IteratorResult<Instruction, T> {
     const hub = this.hub;
-    if (Number.isNaN(this.#handle)) {
+    if (Number.isNaN(this.handle)) {
       const task = hub.task(this.what);
       this.#claim();
-      const ticket = hub.ticket(task);
-      const handle = hub.ringIo!.start(this.prepare, (result) => {
-        this.#result = result;
-        this.#handle = -1;
-        this.#release();
-        hub.ioEnded();
-        hub.resume(task, ticket);
-      });
+      this.#task = task;
+      this.#ticket = hub.ticket(task);
+      const handle = hub.ringIo!.start(this);
       if (handle < 0 && handle > -4096) {
+        this.handle = NONE;
         this.#release();
         throw errnoError(handle, this.syscall, { fd: this.fd });
       }
-      this.#handle = handle;
-      this.#task = task;
-      this.#ticket = ticket;
       hub.ioStarted();
       return PARKED;
     }
     const result = this.#result;
     if (result < 0) throw errnoError(result, this.syscall, { fd: this.fd });
-    return { value: result, done: true };
+    return { value: this.value(result), done: true };
+  }
+
+  /** @internal The backend: the operation's result (once per start, unless cancelled). */
+  complete(result: number): void {
+    if (result >= 0 && this.again(result)) {
+      const handle = this.hub.ringIo!.start(this);
+      if (handle >= 0 || handle <= -4096) return;
+      result = handle;
+    }
+    this.#result = result;
+    this.handle = -1;
+    this.#release();
+    this.hub.ioEnded();
+    this.hub.resume(this.#task!, this.#ticket);
   }
 
   #claim(): void {
@@ -123,9 +140,9 @@ export class Completion extends IteratorOperation<number> {
   // Still in the kernel: stop it there, at once (so a byte written next
   // cannot be taken by it), and count the task out of the waiters.
   #stop(): boolean {
-    if (!Number.isNaN(this.#result) || Number.isNaN(this.#handle)) return false;
-    this.hub.ringIo!.cancel(this.#handle);
-    this.#handle = -1;
+    if (!Number.isNaN(this.#result) || Number.isNaN(this.handle)) return false;
+    this.hub.ringIo!.cancel(this.handle);
+    this.handle = -1;
     this.#result = -1;
     this.#release();
     this.hub.ioEnded();
@@ -143,22 +160,186 @@ export class Completion extends IteratorOperation<number> {
 }
 
 /**
- * Writes all of a range through the ring, one operation per short write.
+ * `read(2)` at the file position (`IORING_OP_READ`, offset -1).
  *
  * @example
  * ```ts
- * yield* writingAll(hub, 'write()', fd, buffer, 0, buffer.length, 'write');
+ * const n = yield* new RingRead(hub, 'read()', fd, buf, 0, buf.length);
  * ```
  */
-export function* writingAll(hub: Hub, what: string, fd: number, buffer: ArrayBufferView, offset: number, length: number, kind: 'write' | 'send'): Generator<Instruction, number, unknown> {
-  let done = 0;
-  while (done < length) {
-    const at = offset + done;
-    const left = length - done;
-    done += yield* new Completion(hub, what, kind, fd, WRITABLE, kind === 'write' ? (ring, slot) => ring.write(slot, fd, buffer, at, left, -1, -1, 0) : (ring, slot) => ring.send(slot, fd, buffer, at, left, 0, -1, 0));
+export class RingRead extends Completion<number> {
+  constructor(
+    hub: Hub,
+    what: string,
+    fd: number,
+    readonly buffer: ArrayBufferView,
+    readonly offset: number,
+    readonly length: number,
+  ) {
+    super(hub, what, 'read', fd, READABLE);
   }
-  return length;
+
+  prepare(ring: NativeRing, slot: number): number {
+    return ring.read(slot, this.fd, this.buffer, this.offset, this.length, -1, -1, 0);
+  }
+
+  protected value(result: number): number {
+    return result;
+  }
 }
 
-/** The operation type, for signatures. */
-export type RingOperation = Operation<number>;
+/**
+ * `recv(2)` once (`IORING_OP_RECV`).
+ *
+ * @example
+ * ```ts
+ * const n = yield* new RingRecv(hub, 'recv()', fd, buf, 0, buf.length, 0);
+ * ```
+ */
+export class RingRecv extends Completion<number> {
+  constructor(
+    hub: Hub,
+    what: string,
+    fd: number,
+    readonly buffer: ArrayBufferView,
+    readonly offset: number,
+    readonly length: number,
+    readonly flags: number,
+  ) {
+    super(hub, what, 'recv', fd, READABLE);
+  }
+
+  prepare(ring: NativeRing, slot: number): number {
+    return ring.recv(slot, this.fd, this.buffer, this.offset, this.length, this.flags, -1, 0);
+  }
+
+  protected value(result: number): number {
+    return result;
+  }
+}
+
+/**
+ * `send(2)` once (`IORING_OP_SEND`): a stream socket may take less than all.
+ *
+ * @example
+ * ```ts
+ * const n = yield* new RingSend(hub, 'send()', fd, buf, 0, buf.length, 0);
+ * ```
+ */
+export class RingSend extends Completion<number> {
+  constructor(
+    hub: Hub,
+    what: string,
+    fd: number,
+    readonly buffer: ArrayBufferView,
+    readonly offset: number,
+    readonly length: number,
+    readonly flags: number,
+  ) {
+    super(hub, what, 'send', fd, WRITABLE);
+  }
+
+  prepare(ring: NativeRing, slot: number): number {
+    return ring.send(slot, this.fd, this.buffer, this.offset, this.length, this.flags, -1, 0);
+  }
+
+  protected value(result: number): number {
+    return result;
+  }
+}
+
+/**
+ * Writes all of a range (`IORING_OP_WRITE`, again after each short write,
+ * the task parked throughout); the task gets `returns`.
+ *
+ * @example
+ * ```ts
+ * yield* new RingWriteAll(hub, 'write()', fd, buf, 0, buf.length, buf.length);
+ * ```
+ */
+export class RingWriteAll<T> extends Completion<T> {
+  #done = 0;
+
+  constructor(
+    hub: Hub,
+    what: string,
+    fd: number,
+    readonly buffer: ArrayBufferView,
+    readonly offset: number,
+    readonly length: number,
+    readonly returns: T,
+  ) {
+    super(hub, what, 'write', fd, WRITABLE);
+  }
+
+  prepare(ring: NativeRing, slot: number): number {
+    const done = this.#done;
+    return ring.write(slot, this.fd, this.buffer, this.offset + done, this.length - done, -1, -1, 0);
+  }
+
+  protected override again(result: number): boolean {
+    this.#done += result;
+    // A zero-byte write of a non-empty range would repeat forever: only a
+    // short write that made progress goes again.
+    return result > 0 && this.#done < this.length;
+  }
+
+  protected value(): T {
+    return this.returns;
+  }
+}
+
+/**
+ * `accept4(2)` (`IORING_OP_ACCEPT`): the connection's fd.
+ *
+ * @example
+ * ```ts
+ * const conn = yield* new RingAccept(hub, 'accept()', listener, SOCK_NONBLOCK | SOCK_CLOEXEC);
+ * ```
+ */
+export class RingAccept extends Completion<number> {
+  constructor(
+    hub: Hub,
+    what: string,
+    fd: number,
+    readonly flags: number,
+  ) {
+    super(hub, what, 'accept', fd, READABLE);
+  }
+
+  prepare(ring: NativeRing, slot: number): number {
+    return ring.accept(slot, this.fd, this.flags, -1, 0);
+  }
+
+  protected value(result: number): number {
+    return result;
+  }
+}
+
+/**
+ * `connect(2)` (`IORING_OP_CONNECT`) to an address from `encodeAddress`.
+ *
+ * @example
+ * ```ts
+ * const [family, host, port] = encodeAddress({ host: '127.0.0.1', port: 8080 });
+ * yield* new RingConnect(hub, 'connect()', fd, family, host, port);
+ * ```
+ */
+export class RingConnect extends Completion<void> {
+  constructor(
+    hub: Hub,
+    what: string,
+    fd: number,
+    readonly family: number,
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(hub, what, 'connect', fd, WRITABLE);
+  }
+
+  prepare(ring: NativeRing, slot: number): number {
+    return ring.connect(slot, this.fd, this.family, this.host, this.port, -1, 0);
+  }
+
+  protected value(): void {}
+}

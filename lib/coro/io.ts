@@ -20,7 +20,7 @@ import { WOULD_BLOCK, type WouldBlock } from '../errors.js';
 import { close as closeFd, connect as connectNow, encodeAddress, finishConnect, socketFlags, type SocketAddress, type SocketOptions } from '../fd.js';
 import { recv as recvNow, send as sendNow, tryAccept, tryRead, tryWrite } from '../nonblocking.js';
 import { validateBuffer, validateFd, validateRange } from '../validate.js';
-import { Completion, writingAll } from './completion.js';
+import { RingAccept, RingConnect, RingRead, RingRecv, RingSend, RingWriteAll } from './completion.js';
 import { READABLE, useHub, WRITABLE } from './hub.js';
 import { PARK, type Instruction, type Operation } from './types.js';
 
@@ -96,7 +96,7 @@ export function read(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   const hub = useHub();
-  if (hub.ringIo) return new Completion(hub, 'read()', 'read', fd, READABLE, (ring, slot) => ring.read(slot, fd, buffer, offset, n, -1, -1, 0));
+  if (hub.ringIo) return new RingRead(hub, 'read()', fd, buffer, offset, n);
   return retrying(fd, READABLE, () => tryRead(fd, buffer, offset, n));
 }
 
@@ -117,7 +117,7 @@ export function write(fd: number, buffer: ArrayBufferView, offset = 0, length?: 
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   const hub = useHub();
-  if (hub.ringIo) return writingAll(hub, 'write()', fd, buffer, offset, n, 'write');
+  if (hub.ringIo) return new RingWriteAll(hub, 'write()', fd, buffer, offset, n, n);
   return writing(fd, buffer, offset, n);
 }
 
@@ -147,7 +147,7 @@ export function recv(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   const hub = useHub();
-  if (hub.ringIo) return new Completion(hub, 'recv()', 'recv', fd, READABLE, (ring, slot) => ring.recv(slot, fd, buffer, offset, n, flags, -1, 0));
+  if (hub.ringIo) return new RingRecv(hub, 'recv()', fd, buffer, offset, n, flags);
   return retrying(fd, READABLE, () => recvNow(fd, buffer, offset, n, flags));
 }
 
@@ -169,7 +169,7 @@ export function send(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   const hub = useHub();
-  if (hub.ringIo) return new Completion(hub, 'send()', 'send', fd, WRITABLE, (ring, slot) => ring.send(slot, fd, buffer, offset, n, flags, -1, 0));
+  if (hub.ringIo) return new RingSend(hub, 'send()', fd, buffer, offset, n, flags);
   return retrying(fd, WRITABLE, () => sendNow(fd, buffer, offset, n, flags));
 }
 
@@ -190,7 +190,7 @@ export function accept(fd: number, options: SocketOptions = { nonblocking: true 
   validateFd(fd);
   const flags = socketFlags(options as Record<string, unknown>); // throws on bad options, before any wait
   const hub = useHub();
-  if (hub.ringIo) return new Completion(hub, 'accept()', 'accept', fd, READABLE, (ring, slot) => ring.accept(slot, fd, flags, -1, 0));
+  if (hub.ringIo) return new RingAccept(hub, 'accept()', fd, flags);
   return retrying(fd, READABLE, () => tryAccept(fd, options));
 }
 
@@ -216,7 +216,7 @@ function* connecting(fd: number, address: SocketAddress): Generator<Instruction,
   const hub = useHub();
   if (hub.ringIo) {
     const [family, host, port] = encodeAddress(address);
-    yield* new Completion(hub, 'connect()', 'connect', fd, WRITABLE, (ring, slot) => ring.connect(slot, fd, family, host, port, -1, 0));
+    yield* new RingConnect(hub, 'connect()', fd, family, host, port);
     return;
   }
   if (connectNow(fd, address)) return;

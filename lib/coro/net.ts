@@ -13,7 +13,7 @@ import { constant, native } from '../native.js';
 import { bind, close, connect as connectNow, encodeAddress, finishConnect, getpeername, getsockname, listen as listenNow, setsockopt, shutdown, socket } from '../fd.js';
 import { tryAccept } from '../nonblocking.js';
 import { validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
-import { Completion, writingAll } from './completion.js';
+import { RingAccept, RingConnect, RingRecv, RingWriteAll } from './completion.js';
 import { HANGUP, READABLE, useHub, WRITABLE, type Hub } from './hub.js';
 import { FdOperation } from './operation.js';
 import { waiting } from './io.js';
@@ -183,7 +183,7 @@ export class Server implements Disposable {
   *#accepting(fd: number): Generator<Instruction, Stream, unknown> {
     const hub = useHub();
     if (hub.ringIo) {
-      const conn = yield* new Completion(hub, 'accept()', 'accept', fd, READABLE, (ring, slot) => ring.accept(slot, fd, SOCK_FLAGS, -1, 0));
+      const conn = yield* new RingAccept(hub, 'accept()', fd, SOCK_FLAGS);
       if (this.#noDelay) setsockopt(conn, 'TCP_NODELAY', true);
       return new Stream(conn);
     }
@@ -248,7 +248,7 @@ function* connecting(kind: 'tcp4' | 'tcp6', host: string, port: number, noDelay:
     const hub = useHub();
     if (hub.ringIo) {
       const [family, address, at] = encodeAddress({ host, port });
-      yield* new Completion(hub, 'connect()', 'connect', fd, WRITABLE, (ring, slot) => ring.connect(slot, fd, family, address, at, -1, 0));
+      yield* new RingConnect(hub, 'connect()', fd, family, address, at);
     } else if (!connectNow(fd, { host, port })) {
       yield* waiting(fd, WRITABLE);
       finishConnect(fd);
@@ -474,18 +474,14 @@ export class Stream implements Disposable {
 // operation, no readiness wait.
 function receiving(drain: { drained: boolean }, fd: number, buffer: ArrayBufferView, offset: number, length: number): Operation<number> {
   const hub = useHub();
-  if (hub.ringIo) return new Completion(hub, 'Stream.read()', 'recv', fd, READABLE, (ring, slot) => ring.recv(slot, fd, buffer, offset, length, 0, -1, 0));
+  if (hub.ringIo) return new RingRecv(hub, 'Stream.read()', fd, buffer, offset, length, 0);
   return new Receiving(drain, fd, buffer, offset, length);
 }
 
 function sending(fd: number, data: ArrayBufferView, offset: number, length: number): Operation<void> {
   const hub = useHub();
-  if (hub.ringIo) return sendingAll(hub, fd, data, offset, length);
+  if (hub.ringIo) return new RingWriteAll(hub, 'Stream.write()', fd, data, offset, length, undefined);
   return new Sending(fd, data, offset, length);
-}
-
-function* sendingAll(hub: Hub, fd: number, data: ArrayBufferView, offset: number, length: number): Generator<Instruction, void, unknown> {
-  yield* writingAll(hub, 'Stream.write()', fd, data, offset, length, 'write');
 }
 
 // The hot paths of a Stream as plain iterators, not generators (a generator

@@ -49,17 +49,38 @@ function bitsOf(revents: number): number {
 /** Handles at or below this are operations still waiting for a slot. */
 const QUEUED = -1_000_000;
 
-/** What a slot's completion goes to: an fd's readiness poll, or one I/O operation's callback. */
-type Completion = FdState | ((result: number) => void) | undefined;
+/** One I/O operation the backend runs in the ring for a task. */
+export interface RingOperation {
+  /**
+   * Where the operation is, kept by the backend from its start: a slot while
+   * in the kernel, a number at or below -1,000,000 while it waits for one.
+   * What {@link RingIo.cancel} takes.
+   */
+  handle: number;
+  /** Prepares it under `slot` (a native Ring method call): 0 or -errno. */
+  prepare(ring: NativeRing, slot: number): number;
+  /** Its result (bytes, an fd, or -errno), once per start unless cancelled. */
+  complete(result: number): void;
+}
 
-/** A completion-based operation the io_uring backend runs for a task. */
+/** An fd whose multishot poll the backend keeps: `pollSlot` is its handle, as an operation's. */
+type PolledFd = FdState & { pollSlot?: number };
+
+/** What a slot's completion goes to: an fd's readiness poll, or one I/O operation. */
+type Target = PolledFd | RingOperation;
+
+function isOperation(target: Target): target is RingOperation {
+  return typeof (target as RingOperation).complete === 'function';
+}
+
+/** The completion-based I/O the io_uring backend runs for tasks. */
 export interface RingIo {
   /**
-   * Starts `prepare(ring, slot)` (a native Ring method call: 0 or -errno);
-   * `done` gets its result once, unless cancelled. Returns a handle for
-   * {@link RingIo.cancel}, or -errno (> -4096) if it could not start.
+   * Starts `op`: its `prepare` runs now or, when every slot is taken, once
+   * one frees. Returns a handle for {@link RingIo.cancel}, or -errno
+   * (> -4096) if it could not start.
    */
-  start(prepare: (ring: NativeRing, slot: number) => number, done: (result: number) => void): number;
+  start(op: RingOperation): number;
   /** The task no longer wants the result: cancel it in the kernel (its completion is then dropped), or drop it from the queue. */
   cancel(handle: number): void;
 }
@@ -71,17 +92,17 @@ export interface RingIo {
  * ```ts
  * const backend = new UringBackend();
  * backend.update(state); // a multishot poll on state.fd
- * backend.io.start((ring, slot) => ring.recv(slot, fd, buf, 0, 64, 0, -1, 0), (n) => wake(n));
+ * backend.io.start({ prepare: (ring, slot) => ring.recv(slot, fd, buf, 0, 64, 0, -1, 0), complete: (n) => wake(n) });
  * backend.wait(100, (s, bits) => wake(s, bits));
  * ```
  */
 export class UringBackend implements Backend, RingIo {
   readonly name = 'io_uring';
   readonly #ring: NativeRing;
-  readonly #slots: Completion[];
+  readonly #slots: (Target | undefined)[];
   readonly #free: number[] = [];
-  /** Operations waiting for a free slot, in order (a Map keeps insertion order). */
-  readonly #waiting = new Map<number, { prepare: (ring: NativeRing, slot: number) => number; done: ((result: number) => void) | undefined; state: FdState | undefined }>();
+  /** Operations and polls waiting for a free slot, in order (a Map keeps insertion order). */
+  readonly #waiting = new Map<number, Target>();
   #queuedSerial = 0;
   readonly #out = new Float64Array(3 * BATCH);
   #watcher: Watcher | undefined;
@@ -94,7 +115,7 @@ export class UringBackend implements Backend, RingIo {
     const r = ring.open(ENTRIES, constant('IORING_SETUP_CQSIZE'), CQ_ENTRIES, 0, -1, 0);
     if (r < 0) throw errnoError(r, 'io_uring_setup');
     this.#ring = ring;
-    this.#slots = new Array<Completion>(ring.capacity).fill(undefined);
+    this.#slots = new Array<Target | undefined>(ring.capacity).fill(undefined);
     for (let i = ring.capacity - 1; i >= 0; i--) this.#free.push(i);
   }
 
@@ -111,18 +132,17 @@ export class UringBackend implements Backend, RingIo {
 
   // One multishot poll per fd, from its first wait until it is forgotten.
   #arm(state: FdState): void {
-    const slot = this.start((ring, s) => ring.poll(s, state.fd, INTEREST, true, -1, 0), undefined, state);
+    const slot = this.#start(state);
     if (slot < 0 && slot > QUEUED) {
       state.registered = false;
       throw errnoError(slot, 'io_uring:poll', { fd: state.fd });
     }
-    (state as FdState & { pollSlot?: number }).pollSlot = slot;
   }
 
   forget(state: FdState): void {
     if (!state.registered) return;
     state.registered = false;
-    const slot = (state as FdState & { pollSlot?: number }).pollSlot;
+    const slot = (state as PolledFd).pollSlot;
     if (slot !== undefined && slot <= QUEUED) this.cancel(slot);
     else if (slot !== undefined && this.#slots[slot] === state) {
       this.#slots[slot] = undefined;
@@ -134,23 +154,36 @@ export class UringBackend implements Backend, RingIo {
     }
   }
 
-  start(prepare: (ring: NativeRing, slot: number) => number, done: ((result: number) => void) | undefined, state?: FdState): number {
+  start(op: RingOperation): number {
+    return this.#start(op);
+  }
+
+  #start(target: Target): number {
     if (this.#free.length === 0) {
       // Every slot is in the kernel: wait for one, in order, under a
       // handle below QUEUED that cancel() understands.
       const handle = QUEUED - ++this.#queuedSerial;
-      this.#waiting.set(handle, { prepare, done, state });
+      this.#waiting.set(handle, target);
+      this.#located(target, handle);
       return handle;
     }
     const slot = this.#free.pop()!;
-    const r = prepare(this.#ring, slot);
+    const r = isOperation(target) ? target.prepare(this.#ring, slot) : this.#ring.poll(slot, target.fd, INTEREST, true, -1, 0);
     if (r < 0) {
       this.#free.push(slot);
       return r;
     }
-    this.#slots[slot] = state ?? done;
+    this.#slots[slot] = target;
     this.#unsubmitted = true;
+    this.#located(target, slot);
     return slot;
+  }
+
+  // The target's handle follows it from the queue into a slot: a cancel
+  // after it was given one must reach the kernel.
+  #located(target: Target, handle: number): void {
+    if (isOperation(target)) target.handle = handle;
+    else target.pollSlot = handle;
   }
 
   cancel(handle: number): void {
@@ -168,11 +201,11 @@ export class UringBackend implements Backend, RingIo {
 
   // Freed slots take the operations that waited for one.
   #startWaiting(): void {
-    for (const [handle, op] of this.#waiting) {
+    for (const [handle, target] of this.#waiting) {
       if (this.#free.length === 0) return;
       this.#waiting.delete(handle);
-      const r = this.start(op.prepare, op.done, op.state);
-      if (r < 0) op.done?.(r);
+      const r = this.#start(target);
+      if (r < 0 && isOperation(target)) target.complete(r);
     }
   }
 
@@ -216,8 +249,8 @@ export class UringBackend implements Backend, RingIo {
           this.#free.push(slot);
         }
         if (target === undefined) continue;
-        if (typeof target === 'function') {
-          target(result);
+        if (isOperation(target)) {
+          target.complete(result);
         } else if (result >= 0) {
           // A poll the kernel ended (a regular file's, ready at once, ends at
           // its first event; any may on overflow) is armed again by the next
