@@ -22,6 +22,7 @@
  * @internal
  * @module
  */
+import { openRing } from '../../async/ring.js';
 import { errnoError } from '../../errors.js';
 import { constant, native, type NativeRing } from '../../native.js';
 import { POLL } from '../../multiplex.js';
@@ -112,7 +113,9 @@ export class UringBackend implements Backend, RingIo {
 
   constructor() {
     const ring = new native.Ring();
-    const r = ring.open(ENTRIES, constant('IORING_SETUP_CQSIZE'), CQ_ENTRIES, 0, -1, 0);
+    // Deferred task work, as Ring.create() has it: completions wait for the
+    // hub's own io_uring_enter instead of interrupting the thread one by one.
+    const r = openRing(ring, true, ENTRIES, constant('IORING_SETUP_CQSIZE'), CQ_ENTRIES, 0, -1, 0);
     if (r < 0) throw errnoError(r, 'io_uring_setup');
     this.#ring = ring;
     this.#slots = new Array<Target | undefined>(ring.capacity).fill(undefined);
