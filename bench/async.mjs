@@ -46,7 +46,10 @@
 //   --numjobs=1 --time_based), IOPS from its JSON output. fio's start-up is
 //   not in its figure. Without fio, its columns are left out.
 // Ratios are medians over rounds of (a's IOPS) / (b's IOPS) in the same
-// round, the two having run back to back.
+// round, the two having run back to back. CPU per read is the whole
+// process's user + system time over the reads it made (process.cpuUsage():
+// libuv's pool threads count, and can run on another core than the loop),
+// and fio's own usr + sys; cores is that CPU over the elapsed time.
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, fsyncSync, mkdtempSync, openSync, read as fsRead, readSync, rmSync, writeSync } from 'node:fs';
 import { open as fsOpen } from 'node:fs/promises';
@@ -333,7 +336,9 @@ function fio(engine, mode, depth, ms) {
   if (res.status !== 0) throw new Error(`fio exited with ${res.status}: ${res.stderr.trim()}`);
   const job = JSON.parse(res.stdout.slice(res.stdout.indexOf('{'))).jobs[0];
   if (job.error) throw new Error(`fio job error ${job.error}`);
-  return job.read.iops;
+  // usr_cpu and sys_cpu are percentages of the job's run time.
+  const cpuMicros = ((job.usr_cpu + job.sys_cpu) / 100) * job.job_runtime * 1000;
+  return { rate: job.read.iops, cpuPerRead: cpuMicros / job.read.total_ios };
 }
 
 // Rounds ------------------------------------------------------------------------
@@ -341,8 +346,19 @@ const configs = [];
 for (const mode of direct ? ['cached', 'direct'] : ['cached']) {
   for (const depth of DEPTHS) configs.push({ key: `${mode}-${depth}`, mode, depth, label: `${mode === 'cached' ? 'page-cached' : 'O_DIRECT'} QD${depth}` });
 }
-// results[config][contender] = { rates: [...] }, as pairedRatio() wants them.
-const results = Object.fromEntries(configs.map((c) => [c.key, Object.fromEntries(contenders.map((x) => [x.name, { rates: [] }]))]));
+// results[config][contender] = { rates: [...], cpu: [...] } (cpu: µs per read), as pairedRatio() wants them.
+const results = Object.fromEntries(configs.map((c) => [c.key, Object.fromEntries(contenders.map((x) => [x.name, { rates: [], cpu: [] }]))]));
+
+/** One contender's round: its IOPS, and the CPU each read cost (see the header). */
+async function measure(x, c) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const out = await x.run(c.mode, c.depth, slotMs);
+  if (x.fio) return out;
+  const used = process.cpuUsage(c0);
+  const reads = (out * (performance.now() - t0)) / 1000;
+  return { rate: out, cpuPerRead: (used.user + used.system) / reads };
+}
 const failed = new Map(); // "config|contender" -> message
 
 const t0 = performance.now();
@@ -365,7 +381,9 @@ for (let round = 0; round < rounds; round++) {
     for (const x of order) {
       if (failed.has(`${c.key}|${x.name}`)) continue;
       try {
-        results[c.key][x.name].rates.push(await x.run(c.mode, c.depth, slotMs));
+        const { rate, cpuPerRead } = await measure(x, c);
+        results[c.key][x.name].rates.push(rate);
+        results[c.key][x.name].cpu.push(cpuPerRead);
       } catch (err) {
         failed.set(`${c.key}|${x.name}`, err.message);
       }
@@ -404,6 +422,13 @@ for (const x of contenders) vsRows.push([x.name, ...configs.map((c) => times(rat
 console.log('IOPS / node fs.read IOPS, median of per-round ratios\n');
 table(vsRows);
 console.log('');
+const cpuOf = (c, name) => median(results[c.key][name].cpu);
+const coresOf = (c, name) => median(results[c.key][name].cpu.map((cpu, i) => (cpu * results[c.key][name].rates[i]) / 1e6));
+const cpuRows = [['contender', ...configs.map((c) => `${c.label} µs (cores)`)]];
+for (const x of contenders) cpuRows.push([x.name, ...configs.map((c) => (ok(c, x.name) ? `${cpuOf(c, x.name).toFixed(2)} (${coresOf(c, x.name).toFixed(2)})` : 'failed'))]);
+console.log('CPU per read in µs, user + system, and the cores that kept busy, medians over rounds\n');
+table(cpuRows);
+console.log('');
 for (const [key, message] of failed) console.log(`failed: ${key.replace('|', ', ')}: ${message}`);
 if (failed.size) console.log('');
 
@@ -420,6 +445,13 @@ console.log('targets, median of per-round ratios (the two ran back to back in ea
 console.log('beside what the native ring gives with no Ring JavaScript (the floors, same batching):');
 target('cached-32', FIO, 0.8);
 target('cached-32', FS, 1.5);
+if (byKey['cached-32'] && ok(byKey['cached-32'], RING) && ok(byKey['cached-32'], FS)) {
+  const c = byKey['cached-32'];
+  console.log(
+    `  ${''.padEnd(16)} (CPU per read: Ring ${cpuOf(c, RING).toFixed(2)} µs on ${coresOf(c, RING).toFixed(2)} cores, fs.read ${cpuOf(c, FS).toFixed(2)} µs on ${coresOf(c, FS).toFixed(2)}:` +
+      ` ${(cpuOf(c, FS) / cpuOf(c, RING)).toFixed(2)}× cheaper; the pool's threads use the other cores)`,
+  );
+}
 target('cached-1', FS, 10);
 if (byKey['cached-1']) console.log(`  ${byKey['cached-1'].label.padEnd(16)} fio io_uring / ${FS} = ${times(ratio(byKey['cached-1'], FIO, FS)).padStart(6)}  (context: what fio's C loop reaches)`);
 target('direct-32', FIO, 0.9);
