@@ -10,7 +10,7 @@ import { FIO_PERCENTILES } from '../../lib/cli/bench/latency.js';
 import { rampSeconds, READINESS_ENGINES, readinessUnavailable, runReadiness } from '../../lib/cli/bench/readiness.js';
 import type { JobResult, Progress, ReadinessEngine, ReadinessWorkload } from '../../lib/cli/bench/types.js';
 import { FD_SETSIZE, ioUringAvailable } from '../../lib/index.js';
-import { bad, mayskip } from '../helpers/index.js';
+import { bad, countedReads, mayskip } from '../helpers/index.js';
 
 const RUNTIME = 0.3;
 /** How long past the runtime a run may take to stop, on a loaded machine: generous. */
@@ -153,6 +153,15 @@ describe('abort', () => {
     expect(job.interrupted).toBe(true);
     expect(job.elapsed).toBe(0);
     expect(job.read.total_ios).toBe(0);
+  });
+
+  it('reads each option and workload field once: a getter cannot show the checks one value and the run another', async () => {
+    const [options, optionReads] = countedReads({ signal: AbortSignal.abort(), onProgress: () => {} });
+    const [w, workloadReads] = countedReads(workload('tcp'));
+    const job = await leavesNothing(() => runReadiness('epoll', w, options));
+    expect(job.interrupted).toBe(true);
+    expect(Object.fromEntries(optionReads)).toEqual({ signal: 1, onProgress: 1 });
+    expect(Object.fromEntries(workloadReads)).toEqual({ kind: 1, target: 1, connections: 1, msgSize: 1, runtime: 1 });
   });
 
   it('an abort while the client starts resolves, interrupted, and leaves nothing', async () => {

@@ -380,8 +380,10 @@ export interface RunFileOptions extends RunOptions {
  * ```
  */
 export async function runFile(engine: FileEngine, workload: FileWorkload, options: RunFileOptions = {}): Promise<JobResult> {
-  const own = options.prepared === undefined;
-  const prepared = options.prepared ?? (await prepareFile(workload, options.signal));
+  // Each option read once (see runReadiness).
+  const { signal, onProgress, prepared: given } = options;
+  const own = given === undefined;
+  const prepared = given ?? (await prepareFile(workload, signal));
   const job: FileWorkload = engine === 'blocking' ? { ...workload, iodepth: 1 } : { ...workload };
   try {
     if (isRead(job)) {
@@ -399,8 +401,8 @@ export async function runFile(engine: FileEngine, workload: FileWorkload, option
     const setup = engine === 'node-fs' ? nodeFsSetup(prepared.path, job) : iomodesSetup(engine, prepared.path, job);
     let measured: Measured;
     try {
-      if (options.signal?.aborted) throw abortError(options.signal.reason);
-      measured = await drive(engine, job, buffers, setup.op, setup.sync, options);
+      if (signal?.aborted) throw abortError(signal.reason);
+      measured = await drive(engine, job, buffers, setup.op, setup.sync, { signal, onProgress });
     } finally {
       setup.close();
     }

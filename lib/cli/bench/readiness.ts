@@ -150,19 +150,24 @@ export function readinessUnavailable(engine: ReadinessEngine): Unavailable | und
  */
 export async function runReadiness(engine: ReadinessEngine, workload: ReadinessWorkload, options: RunOptions = {}): Promise<JobResult> {
   validateOneOf(engine, 'engine', READINESS_ENGINES);
-  validateWorkload(workload);
+  // Each field is read once, into copies the run uses: a getter cannot
+  // show the checks one value and the run another.
+  validateOptions(workload, 'workload');
+  if (workload === undefined) throw invalidArgType('workload', 'of type object', workload);
+  const job = { ...workload };
+  validateWorkload(job);
   validateOptions(options);
-  validateSignal(options.signal);
-  if (options.onProgress !== undefined) validateFunction(options.onProgress, 'options.onProgress');
+  const { signal, onProgress } = options;
+  validateSignal(signal);
+  if (onProgress !== undefined) validateFunction(onProgress, 'options.onProgress');
   const why = readinessUnavailable(engine);
   if (why !== undefined) {
     const error = codedError(Error, 'ERR_ENGINE_UNAVAILABLE', `engine ${engine} cannot run here (${why.reason}): ${why.detail}`) as Error & { code: string; unavailable?: Unavailable };
     error.unavailable = why;
     throw error;
   }
-  if (engine === 'select') checkSelectable(workload);
-  const job = new ReadinessRun(engine, { ...workload }, options);
-  return await job.execute();
+  if (engine === 'select') checkSelectable(job);
+  return await new ReadinessRun(engine, job, { signal, onProgress }).execute();
 }
 
 function validateWorkload(workload: ReadinessWorkload): void {
