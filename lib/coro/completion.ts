@@ -45,7 +45,7 @@ beforeClose.add((fd) => {
  *
  * @example
  * ```ts
- * const n = yield* new RingRead(hub, 'read()', fd, buf, 0, 64);
+ * const n = yield* new RingTransfer(hub, 'read()', 'read', fd, buf, 0, 64, 0);
  * ```
  */
 export abstract class Completion<T> extends IteratorOperation<T> implements RingOperation {
@@ -160,87 +160,34 @@ export abstract class Completion<T> extends IteratorOperation<T> implements Ring
 }
 
 /**
- * `read(2)` at the file position (`IORING_OP_READ`, offset -1).
+ * One `read(2)` at the file position (`IORING_OP_READ`, offset -1), one
+ * `recv(2)` or one `send(2)` (`IORING_OP_RECV`/`SEND`, which a stream
+ * socket may take less than all of): the bytes moved.
  *
  * @example
  * ```ts
- * const n = yield* new RingRead(hub, 'read()', fd, buf, 0, buf.length);
+ * const n = yield* new RingTransfer(hub, 'recv()', 'recv', fd, buf, 0, buf.length, 0);
  * ```
  */
-export class RingRead extends Completion<number> {
+export class RingTransfer extends Completion<number> {
   constructor(
     hub: Hub,
     what: string,
+    readonly kind: 'read' | 'recv' | 'send',
     fd: number,
     readonly buffer: ArrayBufferView,
     readonly offset: number,
     readonly length: number,
-  ) {
-    super(hub, what, 'read', fd, READABLE);
-  }
-
-  prepare(ring: NativeRing, slot: number): number {
-    return ring.read(slot, this.fd, this.buffer, this.offset, this.length, -1, -1, 0);
-  }
-
-  protected value(result: number): number {
-    return result;
-  }
-}
-
-/**
- * `recv(2)` once (`IORING_OP_RECV`).
- *
- * @example
- * ```ts
- * const n = yield* new RingRecv(hub, 'recv()', fd, buf, 0, buf.length, 0);
- * ```
- */
-export class RingRecv extends Completion<number> {
-  constructor(
-    hub: Hub,
-    what: string,
-    fd: number,
-    readonly buffer: ArrayBufferView,
-    readonly offset: number,
-    readonly length: number,
+    /** `MSG_*` flags of a recv or send. */
     readonly flags: number,
   ) {
-    super(hub, what, 'recv', fd, READABLE);
+    super(hub, what, kind, fd, kind === 'send' ? WRITABLE : READABLE);
   }
 
   prepare(ring: NativeRing, slot: number): number {
-    return ring.recv(slot, this.fd, this.buffer, this.offset, this.length, this.flags, -1, 0);
-  }
-
-  protected value(result: number): number {
-    return result;
-  }
-}
-
-/**
- * `send(2)` once (`IORING_OP_SEND`): a stream socket may take less than all.
- *
- * @example
- * ```ts
- * const n = yield* new RingSend(hub, 'send()', fd, buf, 0, buf.length, 0);
- * ```
- */
-export class RingSend extends Completion<number> {
-  constructor(
-    hub: Hub,
-    what: string,
-    fd: number,
-    readonly buffer: ArrayBufferView,
-    readonly offset: number,
-    readonly length: number,
-    readonly flags: number,
-  ) {
-    super(hub, what, 'send', fd, WRITABLE);
-  }
-
-  prepare(ring: NativeRing, slot: number): number {
-    return ring.send(slot, this.fd, this.buffer, this.offset, this.length, this.flags, -1, 0);
+    const kind = this.kind;
+    if (kind === 'read') return ring.read(slot, this.fd, this.buffer, this.offset, this.length, -1, -1, 0);
+    return ring[kind](slot, this.fd, this.buffer, this.offset, this.length, this.flags, -1, 0);
   }
 
   protected value(result: number): number {

@@ -20,7 +20,7 @@ import { WOULD_BLOCK, type WouldBlock } from '../errors.js';
 import { close as closeFd, connect as connectNow, encodeAddress, finishConnect, socketFlags, type SocketAddress, type SocketOptions } from '../fd.js';
 import { recv as recvNow, send as sendNow, tryAccept, tryRead, tryWrite } from '../nonblocking.js';
 import { validateBuffer, validateFd, validateRange } from '../validate.js';
-import { RingAccept, RingConnect, RingRead, RingRecv, RingSend, RingWriteAll } from './completion.js';
+import { RingAccept, RingConnect, RingTransfer, RingWriteAll } from './completion.js';
 import { READABLE, useHub, WRITABLE } from './hub.js';
 import { PARK, type Instruction, type Operation } from './types.js';
 
@@ -96,7 +96,7 @@ export function read(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   const hub = useHub();
-  if (hub.ringIo) return new RingRead(hub, 'read()', fd, buffer, offset, n);
+  if (hub.ringIo) return new RingTransfer(hub, 'read()', 'read', fd, buffer, offset, n, 0);
   return retrying(fd, READABLE, () => tryRead(fd, buffer, offset, n));
 }
 
@@ -147,7 +147,7 @@ export function recv(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   const hub = useHub();
-  if (hub.ringIo) return new RingRecv(hub, 'recv()', fd, buffer, offset, n, flags);
+  if (hub.ringIo) return new RingTransfer(hub, 'recv()', 'recv', fd, buffer, offset, n, flags);
   return retrying(fd, READABLE, () => recvNow(fd, buffer, offset, n, flags));
 }
 
@@ -169,7 +169,7 @@ export function send(fd: number, buffer: ArrayBufferView, offset = 0, length?: n
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   const hub = useHub();
-  if (hub.ringIo) return new RingSend(hub, 'send()', fd, buffer, offset, n, flags);
+  if (hub.ringIo) return new RingTransfer(hub, 'send()', 'send', fd, buffer, offset, n, flags);
   return retrying(fd, WRITABLE, () => sendNow(fd, buffer, offset, n, flags));
 }
 

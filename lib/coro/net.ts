@@ -13,7 +13,7 @@ import { constant, native } from '../native.js';
 import { bind, close, connect as connectNow, encodeAddress, finishConnect, getpeername, getsockname, listen as listenNow, setsockopt, shutdown, socket } from '../fd.js';
 import { tryAccept } from '../nonblocking.js';
 import { validateBoolean, validateBuffer, validateInteger, validateOptions, validateRange, validateString } from '../validate.js';
-import { RingAccept, RingConnect, RingRecv, RingWriteAll } from './completion.js';
+import { RingAccept, RingConnect, RingTransfer, RingWriteAll } from './completion.js';
 import { HANGUP, READABLE, useHub, WRITABLE, type Hub } from './hub.js';
 import { FdOperation } from './operation.js';
 import { waiting } from './io.js';
@@ -474,7 +474,7 @@ export class Stream implements Disposable {
 // operation, no readiness wait.
 function receiving(drain: { drained: boolean }, fd: number, buffer: ArrayBufferView, offset: number, length: number): Operation<number> {
   const hub = useHub();
-  if (hub.ringIo) return new RingRecv(hub, 'Stream.read()', fd, buffer, offset, length, 0);
+  if (hub.ringIo) return new RingTransfer(hub, 'Stream.read()', 'recv', fd, buffer, offset, length, 0);
   return new Receiving(drain, fd, buffer, offset, length);
 }
 
