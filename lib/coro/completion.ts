@@ -11,7 +11,7 @@
 import { constants as osConstants } from 'node:os';
 import { errnoError } from '../errors.js';
 import { beforeClose } from '../fd.js';
-import type { NativeRing } from '../native.js';
+import { constant, type NativeRing } from '../native.js';
 import type { RingOperation } from './backends/uring.js';
 import { concurrentUse } from './errors.js';
 import { READABLE, WRITABLE, type Hub } from './hub.js';
@@ -20,6 +20,7 @@ import type { Task } from './task.js';
 import { PARKED, type Instruction } from './types.js';
 
 const NONE = Number.NaN;
+const MSG_NOSIGNAL = constant('MSG_NOSIGNAL');
 
 /**
  * The operations in flight per fd: one reader and one writer, as on the
@@ -196,12 +197,14 @@ export class RingTransfer extends Completion<number> {
 }
 
 /**
- * Writes all of a range (`IORING_OP_WRITE`, again after each short write,
- * the task parked throughout); the task gets `returns`.
+ * Writes all of a range (`IORING_OP_WRITE`, or on a socket `IORING_OP_SEND`
+ * with `MSG_NOSIGNAL`, which skips the file layer a write goes through and
+ * raises no `SIGPIPE`), again after each short write, the task parked
+ * throughout; the task gets `returns`.
  *
  * @example
  * ```ts
- * yield* new RingWriteAll(hub, 'write()', fd, buf, 0, buf.length, buf.length);
+ * yield* new RingWriteAll(hub, 'write()', 'write', fd, buf, 0, buf.length, buf.length);
  * ```
  */
 export class RingWriteAll<T> extends Completion<T> {
@@ -210,18 +213,20 @@ export class RingWriteAll<T> extends Completion<T> {
   constructor(
     hub: Hub,
     what: string,
+    readonly kind: 'write' | 'send',
     fd: number,
     readonly buffer: ArrayBufferView,
     readonly offset: number,
     readonly length: number,
     readonly returns: T,
   ) {
-    super(hub, what, 'write', fd, WRITABLE);
+    super(hub, what, kind, fd, WRITABLE);
   }
 
   prepare(ring: NativeRing, slot: number): number {
     const done = this.#done;
-    return ring.write(slot, this.fd, this.buffer, this.offset + done, this.length - done, -1, -1, 0);
+    if (this.kind === 'write') return ring.write(slot, this.fd, this.buffer, this.offset + done, this.length - done, -1, -1, 0);
+    return ring.send(slot, this.fd, this.buffer, this.offset + done, this.length - done, MSG_NOSIGNAL, -1, 0);
   }
 
   protected override again(result: number): boolean {

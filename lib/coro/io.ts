@@ -117,7 +117,7 @@ export function write(fd: number, buffer: ArrayBufferView, offset = 0, length?: 
   validateBuffer(buffer);
   const n = validateRange(buffer, offset, length);
   const hub = useHub();
-  if (hub.ringIo) return new RingWriteAll(hub, 'write()', fd, buffer, offset, n, n);
+  if (hub.ringIo) return new RingWriteAll(hub, 'write()', 'write', fd, buffer, offset, n, n);
   return writing(fd, buffer, offset, n);
 }
 

@@ -184,6 +184,46 @@ describe.each(MATRIX)('net, $backend backend, $driver driver', ({ backend, drive
     expect(out).toEqual({ r: undefined, at: size, same: true, sameEnd: true });
   });
 
+  it('a write to a peer that went away fails with EPIPE, and raises no SIGPIPE', async () => {
+    let sigpipes = 0;
+    const onSigpipe = (): void => {
+      sigpipes++;
+    };
+    process.on('SIGPIPE', onSigpipe);
+    try {
+      const code = await drive(driver, function* () {
+        const server = net.listen({ host: '127.0.0.1' });
+        const stream = yield* net.connect({ host: '127.0.0.1', port: server.address.port });
+        const peer = yield* server.accept();
+        peer.close();
+        server.close();
+        try {
+          // The first writes may be taken, or answered with ECONNRESET; once
+          // the peer's reset is in, a write is EPIPE.
+          for (let i = 0; i < 1000; i++) {
+            try {
+              yield* stream.write(Buffer.alloc(1024));
+            } catch (error) {
+              const code = (error as { code?: string }).code;
+              if (code === 'EPIPE') return code;
+              if (code !== 'ECONNRESET') throw error;
+            }
+            yield* sleep(1);
+          }
+          return 'no EPIPE';
+        } finally {
+          stream.close();
+        }
+      });
+      expect(code).toBe('EPIPE');
+      // A SIGPIPE would have reached its listener by now: the loop turns.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(sigpipes).toBe(0);
+    } finally {
+      process.off('SIGPIPE', onSigpipe);
+    }
+  });
+
   it('closing a server wakes its accepting task with EBADF; a stream is closed once, then ERR_USE_AFTER_CLOSE', async () => {
     const out = await drive(driver, function* () {
       const server = net.listen();
