@@ -231,9 +231,9 @@ export class RingWriteAll<T> extends Completion<T> {
 
   protected override again(result: number): boolean {
     this.#done += result;
-    // A zero-byte write of a non-empty range would repeat forever: only a
-    // short write that made progress goes again.
-    return result > 0 && this.#done < this.length;
+    // Until every byte is written, as the readiness path's loop does: a
+    // short write never reports the whole range as done.
+    return this.#done < this.length;
   }
 
   protected value(): T {
