@@ -53,6 +53,8 @@ export abstract class Completion<T> extends IteratorOperation<T> implements Ring
   /** @internal The backend's handle for it (see RingOperation); NaN before the start, -1 once over. */
   handle = NONE;
   #result = NONE;
+  /** Set by {@link Completion.fail}: what the task gets instead of a result. */
+  #error: { error: unknown } | undefined;
   #task: Task | undefined;
   #ticket = 0;
 
@@ -91,7 +93,14 @@ export abstract class Completion<T> extends IteratorOperation<T> implements Ring
       this.#claim();
       this.#task = task;
       this.#ticket = hub.ticket(task);
-      const handle = hub.ringIo!.start(this);
+      let handle: number;
+      try {
+        handle = hub.ringIo!.start(this);
+      } catch (error) {
+        this.handle = NONE;
+        this.#release();
+        throw error;
+      }
       if (handle < 0 && handle > -4096) {
         this.handle = NONE;
         this.#release();
@@ -100,6 +109,7 @@ export abstract class Completion<T> extends IteratorOperation<T> implements Ring
       hub.ioStarted();
       return PARKED;
     }
+    if (this.#error !== undefined) throw this.#error.error;
     const result = this.#result;
     if (result < 0) throw errnoError(result, this.syscall, { fd: this.fd });
     return { value: this.value(result), done: true };
@@ -108,11 +118,30 @@ export abstract class Completion<T> extends IteratorOperation<T> implements Ring
   /** @internal The backend: the operation's result (once per start, unless cancelled). */
   complete(result: number): void {
     if (result >= 0 && this.again(result)) {
-      const handle = this.hub.ringIo!.start(this);
+      let handle: number;
+      try {
+        handle = this.hub.ringIo!.start(this);
+      } catch (error) {
+        // The rest of a write could not be prepared (its buffer was
+        // detached meanwhile): the task gets why.
+        this.fail(error);
+        return;
+      }
       if (handle >= 0 || handle <= -4096) return;
       result = handle;
     }
     this.#result = result;
+    this.#settle();
+  }
+
+  /** @internal The backend: it could not start after waiting for a slot; the task gets `error`. */
+  fail(error: unknown): void {
+    this.#error = { error };
+    this.#result = -1;
+    this.#settle();
+  }
+
+  #settle(): void {
     this.handle = -1;
     this.#release();
     this.hub.ioEnded();

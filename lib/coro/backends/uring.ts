@@ -62,6 +62,11 @@ export interface RingOperation {
   prepare(ring: NativeRing, slot: number): number;
   /** Its result (bytes, an fd, or -errno), once per start unless cancelled. */
   complete(result: number): void;
+  /**
+   * It waited for a slot and, given one, could not start: `prepare` threw
+   * (the native side refuses a buffer detached or shrunk meanwhile).
+   */
+  fail(error: unknown): void;
 }
 
 /** An fd whose multishot poll the backend keeps: `pollSlot` is its handle, as an operation's. */
@@ -93,7 +98,7 @@ export interface RingIo {
  * ```ts
  * const backend = new UringBackend();
  * backend.update(state); // a multishot poll on state.fd
- * backend.io.start({ prepare: (ring, slot) => ring.recv(slot, fd, buf, 0, 64, 0, -1, 0), complete: (n) => wake(n) });
+ * backend.io.start({ handle: NaN, prepare: (ring, slot) => ring.recv(slot, fd, buf, 0, 64, 0, -1, 0), complete: (n) => wake(n), fail: (e) => wake(e) });
  * backend.wait(100, (s, bits) => wake(s, bits));
  * ```
  */
@@ -171,7 +176,13 @@ export class UringBackend implements Backend, RingIo {
       return handle;
     }
     const slot = this.#free.pop()!;
-    const r = isOperation(target) ? target.prepare(this.#ring, slot) : this.#ring.poll(slot, target.fd, INTEREST, true, -1, 0);
+    let r: number;
+    try {
+      r = isOperation(target) ? target.prepare(this.#ring, slot) : this.#ring.poll(slot, target.fd, INTEREST, true, -1, 0);
+    } catch (error) {
+      this.#free.push(slot);
+      throw error;
+    }
     if (r < 0) {
       this.#free.push(slot);
       return r;
@@ -202,13 +213,28 @@ export class UringBackend implements Backend, RingIo {
     this.#ring.submit();
   }
 
-  // Freed slots take the operations that waited for one.
-  #startWaiting(): void {
+  // Freed slots take the operations that waited for one. One that cannot
+  // start now fails alone, as it would have at its start: an operation with
+  // its -errno or the native side's refusal, a poll by waking its waiters
+  // to find out, as a poll that fails in the kernel does.
+  #startWaiting(dispatch: Dispatch): void {
     for (const [handle, target] of this.#waiting) {
       if (this.#free.length === 0) return;
       this.#waiting.delete(handle);
-      const r = this.#start(target);
-      if (r < 0 && isOperation(target)) target.complete(r);
+      let r: number;
+      try {
+        r = this.#start(target);
+      } catch (error) {
+        if (isOperation(target)) target.fail(error);
+        continue;
+      }
+      if (r >= 0) continue;
+      if (isOperation(target)) {
+        target.complete(r);
+      } else if (target.registered) {
+        target.registered = false;
+        dispatch(target, READABLE | WRITABLE | HANGUP);
+      }
     }
   }
 
@@ -267,7 +293,7 @@ export class UringBackend implements Backend, RingIo {
         }
       }
       total += n;
-      if (this.#waiting.size > 0) this.#startWaiting();
+      if (this.#waiting.size > 0) this.#startWaiting(dispatch);
       if (n < BATCH) break;
     }
     return total;

@@ -11,13 +11,27 @@ import { mayskip } from '../../helpers/index.js';
 const probe = ioUringAvailable();
 const haveRing = probe.ok || mayskip(`io_uring: ${probe.ok ? '' : probe.detail}`);
 
-/** A one-shot poll for POLLIN on `fd` that records its result. */
-function pollOp(fd: number, results: number[]): RingOperation {
+/** A one-shot poll for POLLIN on `fd` that records its result (or failure). */
+function pollOp(fd: number, results: unknown[]): RingOperation {
   return {
     handle: Number.NaN,
     prepare: (ring, slot) => ring.poll(slot, fd, POLL.IN, false, -1, 0),
     complete: (result) => results.push(result),
+    fail: (error) => results.push(error),
   };
+}
+
+/** Starts polls on `fd` until one has to wait for a slot; returns them all, the waiting one last. */
+function fillSlots(backend: UringBackend, fd: number): RingOperation[] {
+  const ops: RingOperation[] = [];
+  const ignored: unknown[] = [];
+  for (;;) {
+    const op = pollOp(fd, ignored);
+    const handle = backend.io.start(op);
+    expect(handle).toBe(op.handle);
+    ops.push(op);
+    if (handle < 0) return ops;
+  }
 }
 
 describe.skipIf(!haveRing)('UringBackend', () => {
@@ -28,16 +42,8 @@ describe.skipIf(!haveRing)('UringBackend', () => {
     try {
       // Every slot takes a poll on a pipe that stays empty; the first that
       // finds none free waits in the queue.
-      const fillers: RingOperation[] = [];
-      const ignored: number[] = [];
-      for (;;) {
-        const op = pollOp(idle, ignored);
-        const handle = backend.io.start(op);
-        expect(handle).toBe(op.handle);
-        fillers.push(op);
-        if (handle < 0) break;
-      }
-      const results: number[] = [];
+      const fillers = fillSlots(backend, idle);
+      const results: unknown[] = [];
       const op = pollOp(watched, results);
       const queued = backend.io.start(op);
       expect(queued).toBeLessThan(0);
@@ -53,6 +59,35 @@ describe.skipIf(!haveRing)('UringBackend', () => {
       write(watchedW, Buffer.from('x'));
       for (let i = 0; i < 5; i++) backend.wait(20, () => {});
       expect(results).toEqual([]);
+    } finally {
+      backend.close();
+      for (const fd of [idle, idleW, watched, watchedW]) close(fd);
+    }
+  });
+
+  it('an operation that waited for a slot and then cannot start fails alone, and gives its slot back', () => {
+    const backend = new UringBackend();
+    const [idle, idleW] = pipe();
+    const [watched, watchedW] = pipe();
+    try {
+      const fillers = fillSlots(backend, idle);
+      // Refused by the native side once it has a slot (as a buffer detached
+      // while it waited would be), then one behind it in the queue.
+      const refused: unknown[] = [];
+      const refusal = new RangeError('offset and length must lie inside the buffer');
+      backend.io.start({ handle: Number.NaN, prepare: () => { throw refusal; }, complete: (r) => refused.push(r), fail: (e) => refused.push(e) });
+      const results: unknown[] = [];
+      const next = pollOp(watched, results);
+      backend.io.start(next);
+      // Two slots free: the waiting filler takes one, the refused one the
+      // other, which it gives back, to `next`.
+      for (const op of fillers.slice(0, 2)) backend.io.cancel(op.handle);
+      for (let i = 0; i < 100 && next.handle < 0; i++) backend.wait(20, () => {});
+      expect(refused).toEqual([refusal]);
+      expect(next.handle).toBeGreaterThanOrEqual(0);
+      write(watchedW, Buffer.from('x'));
+      for (let i = 0; i < 100 && results.length === 0; i++) backend.wait(20, () => {});
+      expect(results).toEqual([POLL.IN]);
     } finally {
       backend.close();
       for (const fd of [idle, idleW, watched, watchedW]) close(fd);
