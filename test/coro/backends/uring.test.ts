@@ -34,15 +34,26 @@ function fillSlots(backend: UringBackend, fd: number): RingOperation[] {
   }
 }
 
+/**
+ * Runs `body` on a new backend whose every slot holds a poll on a pipe that
+ * stays empty (`fillers`, the last of them waiting for a slot), with a
+ * second pipe to watch; closes it all after.
+ */
+function withFullBackend(body: (backend: UringBackend, fillers: RingOperation[], watched: number, watchedW: number) => void): void {
+  const backend = new UringBackend();
+  const [idle, idleW] = pipe();
+  const [watched, watchedW] = pipe();
+  try {
+    body(backend, fillSlots(backend, idle), watched, watchedW);
+  } finally {
+    backend.close();
+    for (const fd of [idle, idleW, watched, watchedW]) close(fd);
+  }
+}
+
 describe.skipIf(!haveRing)('UringBackend', () => {
   it('an operation that waited for a slot is cancelled in the kernel once it has one', () => {
-    const backend = new UringBackend();
-    const [idle, idleW] = pipe();
-    const [watched, watchedW] = pipe();
-    try {
-      // Every slot takes a poll on a pipe that stays empty; the first that
-      // finds none free waits in the queue.
-      const fillers = fillSlots(backend, idle);
+    withFullBackend((backend, fillers, watched, watchedW) => {
       const results: unknown[] = [];
       const op = pollOp(watched, results);
       const queued = backend.io.start(op);
@@ -59,18 +70,11 @@ describe.skipIf(!haveRing)('UringBackend', () => {
       write(watchedW, Buffer.from('x'));
       for (let i = 0; i < 5; i++) backend.wait(20, () => {});
       expect(results).toEqual([]);
-    } finally {
-      backend.close();
-      for (const fd of [idle, idleW, watched, watchedW]) close(fd);
-    }
+    });
   });
 
   it('an operation that waited for a slot and then cannot start fails alone, and gives its slot back', () => {
-    const backend = new UringBackend();
-    const [idle, idleW] = pipe();
-    const [watched, watchedW] = pipe();
-    try {
-      const fillers = fillSlots(backend, idle);
+    withFullBackend((backend, fillers, watched, watchedW) => {
       // Refused by the native side once it has a slot (as a buffer detached
       // while it waited would be), then one behind it in the queue.
       const refused: unknown[] = [];
@@ -88,9 +92,6 @@ describe.skipIf(!haveRing)('UringBackend', () => {
       write(watchedW, Buffer.from('x'));
       for (let i = 0; i < 100 && results.length === 0; i++) backend.wait(20, () => {});
       expect(results).toEqual([POLL.IN]);
-    } finally {
-      backend.close();
-      for (const fd of [idle, idleW, watched, watchedW]) close(fd);
-    }
+    });
   });
 });
