@@ -14,8 +14,9 @@
 //   reaped, into each view if it is still attached and long enough; if not,
 //   the bytes are dropped and the result is kResultDetached.
 // A read's views stay referenced until then, so the garbage collector cannot
-// take them; a write's are not held at all once their bytes are copied in. If teardown cannot confirm that the kernel is done with a bounce
-// buffer, it is leaked on purpose and counted (a leak is survivable, a
+// take them; a write's are not held at all once their bytes are copied in.
+// If teardown cannot confirm that the kernel is done with a bounce buffer,
+// it is leaked on purpose and counted (a leak is survivable, a
 // use-after-free is not).
 #pragma once
 
